@@ -1,0 +1,48 @@
+# The two commands a reader needs: `make figures` and `make test`. Both set up .venv first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= default
+export HF_HUB_OFFLINE ?= 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help test figures lab data bench lint format clean-cache
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name invariance --display-name "Python (invariance)"
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv and install the pinned dependencies (done by every target)
+
+test: $(STAMP)  ## run the test suite, including smoke runs of every notebook
+	$(PY) -m pytest -q
+
+figures: $(STAMP)  ## run every notebook in PROFILE (default: default) and write figures/
+	$(PY) -m invariance.build --profile $(PROFILE)
+
+lab: $(STAMP)  ## open the notebooks in JupyterLab with the project's kernel
+	$(VENV)/bin/jupyter lab notebooks/
+
+data: $(STAMP)  ## download the ImageNet sample and val boxes into data/ when no copy is found
+	$(PY) -m invariance.datasets fetch
+
+bench: $(STAMP)  ## print the speed benchmark (runner vs forward vs naive)
+	$(PY) -m invariance.bench
+
+lint: $(STAMP)  ## ruff check and format check
+	$(VENV)/bin/ruff check lib tests && $(VENV)/bin/ruff format --check lib tests
+
+format: $(STAMP)  ## ruff format
+	$(VENV)/bin/ruff format lib tests && $(VENV)/bin/ruff check --fix lib tests
+
+clean-cache:  ## delete cached evaluation tables (data/cache)
+	rm -rf data/cache

@@ -1,0 +1,260 @@
+"""Where the images come from: the offline ImageNet sample, a user's ImageNet validation folder, seeded
+manifests that fix the image list of a run, and the download path for machines without a local copy.
+
+Labels are ImageNet class indices in the standard sorted-wnid order (timm's ImageNetInfo).
+Run `python -m invariance.datasets fetch` (or `make data`) to download missing data into data/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import re
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from . import paths
+from .images import SourceImage, load_images
+
+SAMPLE_NAME = "imagenet-sample"
+BOXES_NAME = "ilsvrc2012-val-boxes"
+# Public sources, pinned to the commits the shared copy came from (see ../shared/data/README.md).
+SAMPLE_URL = (
+    "https://github.com/EliSchwartz/imagenet-sample-images/archive/"
+    "bc69043e2862758a1906c6a24a792bb28c6bb2ff.zip"
+)
+BOXES_URL = (
+    "https://raw.githubusercontent.com/clovaai/wsolevaluation/"
+    "96f4b88679af41f005824661f47e6fe3628af2aa/metadata/ILSVRC/test/"
+)
+BOXES_FILES = ("localization.txt", "image_sizes.txt", "class_labels.txt")
+
+_SAMPLE_FILE = re.compile(r"^(n\d{8})_.+\.jpe?g$", re.IGNORECASE)
+_VAL_FILE = re.compile(r"^ILSVRC2012_val_\d{8}\.jpe?g$", re.IGNORECASE)
+_WNID = re.compile(r"^n\d{8}$")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One image of a data set: id (file stem), path, label (class index or -1)."""
+
+    id: str
+    path: Path
+    label: int
+
+
+@lru_cache(maxsize=1)
+def wnids() -> tuple[str, ...]:
+    """The 1,000 ImageNet wnids in class-index order (sorted)."""
+    from timm.data import ImageNetInfo
+
+    return tuple(ImageNetInfo().label_names())
+
+
+@lru_cache(maxsize=1)
+def class_names() -> tuple[str, ...]:
+    """Human-readable class names in class-index order."""
+    from timm.data import ImageNetInfo
+
+    info = ImageNetInfo()
+    return tuple(info.index_to_description(i) for i in range(info.num_classes()))
+
+
+def label_of_wnid(wnid: str) -> int:
+    try:
+        return wnids().index(wnid)
+    except ValueError:
+        raise ValueError(f"{wnid!r} is not one of the 1,000 ImageNet-1k wnids") from None
+
+
+def sample_entries(root: Path | None = None) -> list[Entry]:
+    """The offline sample: files `<wnid>_<name>.JPEG`, label from the wnid, sorted by id."""
+    root = Path(root) if root else paths.find_data(SAMPLE_NAME)
+    entries = []
+    for p in sorted(root.iterdir()):
+        m = _SAMPLE_FILE.match(p.name)
+        if m:
+            entries.append(Entry(p.stem, p, label_of_wnid(m.group(1))))
+    if not entries:
+        raise FileNotFoundError(f"No <wnid>_<name>.JPEG files in {root}. Run `make data` to fetch them.")
+    return entries
+
+
+def val_entries(folder: str | Path, labels_file: str | Path | None = None) -> list[Entry]:
+    """ImageNet validation images, flat (`ILSVRC2012_val_*.JPEG` + labels file) or in wnid sub-folders.
+
+    labels_file: lines `val/<file>,<index>`; default: class_labels.txt of the val boxes data set.
+    """
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"ImageNet validation folder not found: {folder}")
+    subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and _WNID.match(d.name))
+    if subdirs:
+        return [
+            Entry(p.stem, p, label_of_wnid(d.name))
+            for d in subdirs
+            for p in sorted(d.iterdir())
+            if p.suffix.lower() in (".jpeg", ".jpg", ".png")
+        ]
+    files = sorted(p for p in folder.iterdir() if _VAL_FILE.match(p.name))
+    if not files:
+        raise FileNotFoundError(
+            f"{folder} holds neither wnid sub-folders nor ILSVRC2012_val_*.JPEG files."
+        )
+    labels_path = Path(labels_file) if labels_file else paths.find_data(BOXES_NAME) / "class_labels.txt"
+    labels = {}
+    for line in labels_path.read_text().splitlines():
+        name, _, idx = line.strip().rpartition(",")
+        if name:
+            labels[Path(name).name] = int(idx)
+    missing = [p.name for p in files if p.name not in labels]
+    if missing:
+        raise ValueError(f"{len(missing)} images have no label in {labels_path}, e.g. {missing[0]}")
+    return [Entry(p.stem, p, labels[p.name]) for p in files]
+
+
+def subset(entries: Sequence[Entry], n: int | None, seed: int) -> list[Entry]:
+    """A seeded random subset of n entries (all when n is None or too large), kept in id order."""
+    if n is None or n >= len(entries):
+        return sorted(entries, key=lambda e: e.id)
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(len(entries), size=n, replace=False)
+    return sorted((entries[i] for i in picked), key=lambda e: e.id)
+
+
+def write_manifest(entries: Sequence[Entry], path: Path, root: Path) -> Path:
+    """Write `id,file,label` rows (file relative to root), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["id", "file", "label"])
+    for e in entries:
+        writer.writerow([e.id, e.path.relative_to(root).as_posix(), e.label])
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(buf.getvalue())
+    tmp.replace(path)
+    return path
+
+
+def read_manifest(path: Path, root: Path) -> list[Entry]:
+    """Read a manifest written by write_manifest; files resolve against root."""
+    with open(path, newline="") as f:
+        return [Entry(r["id"], root / r["file"], int(r["label"])) for r in csv.DictReader(f)]
+
+
+def manifest(
+    name: str, entries: Sequence[Entry], root: Path, n: int | None, seed: int
+) -> list[Entry]:
+    """The seeded subset of entries, fixed in data/manifests/<name>-n<n>-seed<seed>.csv.
+
+    The first call writes the file; later calls (any network, any notebook) read the same list.
+    """
+    path = paths.manifests_dir() / f"{name}-n{n if n else 'all'}-seed{seed}.csv"
+    if path.exists():
+        return read_manifest(path, root)
+    return read_manifest(write_manifest(subset(entries, n, seed), path, root), root)
+
+
+def load_sample(n: int | None = None, seed: int = 0) -> list[SourceImage]:
+    """Decode n seeded images of the offline ImageNet sample (all 1,000 when n is None)."""
+    root = paths.find_data(SAMPLE_NAME)
+    chosen = manifest(SAMPLE_NAME, sample_entries(root), root, n, seed)
+    images, _ = load_images((e.id, e.path, e.label) for e in chosen)
+    return images
+
+
+def load_val(folder: str | Path, n: int, seed: int = 0) -> list[SourceImage]:
+    """Decode n seeded images of a user's ImageNet validation folder (paper profile)."""
+    folder = Path(folder).expanduser()
+    chosen = manifest("ilsvrc2012-val", val_entries(folder), folder, n, seed)
+    images, _ = load_images((e.id, e.path, e.label) for e in chosen)
+    return images
+
+
+def sample_image(id_prefix: str) -> SourceImage:
+    """One sample image by id or wnid prefix, e.g. 'n02104029' (kuvasz)."""
+    root = paths.find_data(SAMPLE_NAME)
+    hits = [e for e in sample_entries(root) if e.id.startswith(id_prefix)]
+    if not hits:
+        raise KeyError(f"No sample image id starts with {id_prefix!r}")
+    images, _ = load_images([(hits[0].id, hits[0].path, hits[0].label)])
+    return images[0]
+
+
+# --- downloads (for machines without ../shared/data) ---------------------------------------------
+
+
+def _download(url: str, dest: Path) -> Path:
+    """Fetch url (http(s) or file://) to dest atomically."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
+            shutil.copyfileobj(r, f)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"Download of {url} failed: {e}. Check the network or fetch it by hand.") from e
+    tmp.replace(dest)
+    return dest
+
+
+def fetch_sample(dest: Path | None = None, url: str = SAMPLE_URL) -> Path:
+    """Download the sample archive and extract its `<wnid>_<name>.JPEG` files into dest/imagenet-sample."""
+    dest = Path(dest) if dest else paths.data_dir()
+    target = dest / SAMPLE_NAME
+    with tempfile.TemporaryDirectory(dir=dest if dest.exists() else None) as tmpdir:
+        archive = _download(url, Path(tmpdir) / "sample.zip")
+        staging = Path(tmpdir) / SAMPLE_NAME
+        staging.mkdir()
+        with zipfile.ZipFile(archive) as z:
+            for member in z.namelist():
+                name = Path(member).name
+                if _SAMPLE_FILE.match(name):
+                    (staging / name).write_bytes(z.read(member))
+        count = len(list(staging.iterdir()))
+        if count == 0:
+            raise ValueError(f"The archive at {url} holds no <wnid>_<name>.JPEG files")
+        dest.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.move(str(staging), target)
+    return target
+
+
+def fetch_boxes(dest: Path | None = None, base_url: str = BOXES_URL) -> Path:
+    """Download the ILSVRC2012 val box metadata (three text files) into dest/ilsvrc2012-val-boxes."""
+    dest = Path(dest) if dest else paths.data_dir()
+    target = dest / BOXES_NAME
+    for name in BOXES_FILES:
+        _download(base_url + name, target / name)
+    return target
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Locate or download the compendium's data.")
+    parser.add_argument("command", choices=["fetch", "where"])
+    args = parser.parse_args(argv)
+    for name, fetch in ((SAMPLE_NAME, fetch_sample), (BOXES_NAME, fetch_boxes)):
+        try:
+            print(f"{name}: found at {paths.find_data(name)}")
+        except paths.DataNotFoundError:
+            if args.command == "where":
+                print(f"{name}: missing (run `make data`)")
+            else:
+                print(f"{name}: downloading into {paths.data_dir()} ...")
+                print(f"{name}: written to {fetch()}")
+    print(json.dumps({"search_path": [str(p) for p in paths.data_search_path()]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

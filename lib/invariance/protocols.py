@@ -1,0 +1,195 @@
+"""The transformation protocols of the paper, each yielding K frames per image whose consecutive frames
+(k, k + 1) are the one-pixel pairs. Built from the kernels in `transforms` and `inpaint`.
+
+Every random choice (position, crop box) comes from a generator seeded by (protocol seed, image id), so an
+image gets the same frames whatever batch, order or subset it is evaluated in.
+See `transforms` for the axis and shift conventions. Sides are given for a 224 canvas and scale with N
+(side 100 -> 133 at N = 299), so canvases are always built natively at the model's input size.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import inpaint, transforms
+from .images import SourceImage, to_float
+
+BACKGROUNDS = ("black", "mean", "inpaint")
+
+
+def image_rng(seed: int, image_id: str) -> np.random.Generator:
+    """Generator for one image's random choices, independent of batch composition."""
+    return np.random.default_rng([seed, zlib.crc32(image_id.encode())])
+
+
+def scaled(side: int, canvas: int) -> int:
+    """A size given for a 224 canvas, at canvas N."""
+    return round(side * canvas / 224)
+
+
+def _start(rng: np.random.Generator, room: tuple[int, int], where: str) -> tuple[int, int]:
+    """Top-left corner in [0, room] per axis (room < 0 -> 0): uniform at random, or centred."""
+    ry, rx = max(room[0], 0), max(room[1], 0)
+    if where == "center":
+        return ry // 2, rx // 2
+    return int(rng.integers(0, ry + 1)), int(rng.integers(0, rx + 1))
+
+
+@dataclass(frozen=True)
+class Translation:
+    """Embedding + translation: resize (shorter side `side`), paste, move one pixel per frame.
+
+    path: "diagonal" (+1, +1 per frame, `steps` steps), or "vertical"/"horizontal": a whole line of the
+    canvas (steps ignored: from the edge to the opposite edge), the other coordinate centred.
+    shape: "aspect" keeps the aspect ratio; "square" takes the central square first (fixed extent).
+    position: "random" (seeded, the whole path stays inside the canvas when it fits) or "center".
+    """
+
+    background: str = "black"
+    side: int = 100
+    steps: int = 8
+    path: str = "diagonal"
+    shape: str = "aspect"
+    position: str = "random"
+    seed: int = 0
+
+    def source(self, img: SourceImage, canvas: int, device: torch.device | str) -> torch.Tensor:
+        x = to_float(img.pixels.to(device))
+        if self.shape == "square":
+            x = transforms.center_square(x)
+        return transforms.resize_shorter(x, scaled(self.side, canvas))
+
+    def positions(self, img: SourceImage, src_hw: tuple[int, int], canvas: int) -> torch.Tensor:
+        h, w = src_hw
+        if self.path == "diagonal":
+            room = (canvas - h - self.steps, canvas - w - self.steps)
+            start = _start(image_rng(self.seed, img.id), room, self.position)
+            return transforms.diagonal_positions(start, self.steps)
+        if self.path == "vertical":
+            return transforms.line_positions((0, max(canvas - w, 0) // 2), canvas - h, "vertical")
+        return transforms.line_positions((max(canvas - h, 0) // 2, 0), canvas - w, "horizontal")
+
+    def build(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frames (K, 3, N, N) on a black canvas and covered (K, 1, N, N)."""
+        src = self.source(img, canvas, device)
+        return transforms.embed(src, self.positions(img, tuple(src.shape[-2:]), canvas), canvas)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Embedding + scale: shorter side side, side+1, ..., side+steps (at N = 224), top-left corner fixed."""
+
+    background: str = "black"
+    side: int = 100
+    steps: int = 8
+    position: str = "random"
+    seed: int = 0
+
+    def build(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        x = to_float(img.pixels.to(device))
+        base = scaled(self.side, canvas)
+        largest = transforms.shorter_side_size(x.shape[-2], x.shape[-1], base + self.steps)
+        start = _start(image_rng(self.seed, img.id), (canvas - largest[0], canvas - largest[1]),
+                       self.position)  # fmt: skip
+        pos = torch.tensor([start])
+        # One resize per size: each frame is a different resampling of the source.
+        pairs = [transforms.embed(transforms.resize_shorter(x, base + k), pos, canvas)
+                 for k in range(self.steps + 1)]  # fmt: skip
+        return torch.cat([f for f, _ in pairs]), torch.cat([c for _, c in pairs])
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Crop-and-rescale (official code): a crop of area fraction `fraction` (seeded position; aspect 1, or
+    log-uniform in [3/4, 4/3] with aspect="random") rescaled to (N + margin)^2; windows N x N at (c, c),
+    c = 0..steps.
+
+    shift_before_rescale=True: the crop box itself moves (c, c) pixels in the original image and each
+    crop is rescaled to N x N (a camera pan with resampling).
+    """
+
+    fraction: float = 1.0
+    aspect: str = "square"
+    margin: int = 10
+    steps: int = 8
+    shift_before_rescale: bool = False
+    interpolation: str = "bicubic"
+    seed: int = 0
+    background: str = "none"  # crops cover the whole canvas
+
+    def box(self, img: SourceImage) -> tuple[int, int, int, int]:
+        """(y, x, h, w) of the first crop in the original image."""
+        rng = image_rng(self.seed, img.id)
+        height, width = img.size
+        room = self.steps if self.shift_before_rescale else 0
+        area = self.fraction * height * width
+        ratio = 1.0 if self.aspect == "square" else math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+        h = min(round(math.sqrt(area / ratio)), height - room)
+        w = min(round(math.sqrt(area * ratio)), width - room)
+        if self.aspect == "square":
+            h = w = min(h, w)
+        y, x = _start(rng, (height - h - room, width - w - room), "random")
+        return y, x, max(h, 1), max(w, 1)
+
+    def build(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.shift_before_rescale and self.margin < self.steps:
+            raise ValueError(f"margin {self.margin} < steps {self.steps}: windows would leave the crop")
+        x = to_float(img.pixels.to(device))
+        y0, x0, h, w = self.box(img)
+        offsets = transforms.diagonal_positions((0, 0), self.steps)
+        if self.shift_before_rescale:
+            crops = torch.stack([x[:, y0 + c : y0 + c + h, x0 + c : x0 + c + w] for c in range(self.steps + 1)])
+            frames = transforms.resize(crops, (canvas, canvas), self.interpolation)
+        else:
+            big = transforms.resize(x[:, y0 : y0 + h, x0 : x0 + w], (canvas + self.margin,) * 2, self.interpolation)
+            frames = transforms.windows(big, offsets, canvas)
+        covered = torch.ones(frames.shape[0], 1, canvas, canvas, dtype=torch.bool, device=frames.device)
+        return frames, covered
+
+
+Protocol = Translation | Scale | Crop
+
+
+def apply_background(
+    frames: torch.Tensor, covered: torch.Tensor, background: str, mean: Sequence[float]
+) -> torch.Tensor:
+    """Fill uncovered pixels of frames (M, 3, N, N): black (0), the model's mean colour, or inpainting."""
+    if background in ("black", "none"):
+        return frames
+    if background == "mean":
+        fill = torch.tensor(mean, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1)
+        return torch.where(covered, frames, fill)
+    if background == "inpaint":
+        return inpaint.fill(frames, covered)
+    raise ValueError(f"background must be one of {BACKGROUNDS}, not {background!r}")
+
+
+def build_frames(
+    protocol: Protocol,
+    images: Sequence[SourceImage],
+    canvas: int,
+    mean: Sequence[float] = (0.5, 0.5, 0.5),
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """All frames of a protocol for a batch of images: (B, K, 3, N, N) in [0, 1] on `device`."""
+    built = [protocol.build(img, canvas, device) for img in images]
+    frames = torch.stack([f for f, _ in built])
+    covered = torch.stack([c for _, c in built])
+    b, k = frames.shape[:2]
+    flat = apply_background(frames.flatten(0, 1), covered.flatten(0, 1), protocol.background, mean)
+    return flat.view(b, k, *flat.shape[1:])
+
+
+def n_frames(protocol: Protocol, canvas: int) -> int:
+    """K, the number of frames per image (K - 1 pairs)."""
+    if isinstance(protocol, Translation) and protocol.path != "diagonal":
+        if protocol.shape != "square":
+            raise ValueError("whole-line paths need shape='square' so every image has the same K")
+        return canvas - scaled(protocol.side, canvas) + 1
+    return protocol.steps + 1

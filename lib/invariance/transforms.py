@@ -1,0 +1,95 @@
+"""Batched transformation kernels: resize, paste into a canvas, cut shifted windows.
+
+Convention:
+    Images are float32 in [0, 1] before model normalisation, channels first. A source is (3, H, W);
+    the frames of one source are (K, 3, N, N), of a batch (B, K, 3, N, N). A position is (y, x) =
+    (row, column) of the source's top-left pixel in canvas coordinates, y growing downwards and x to
+    the right. A positive shift (dy, dx) moves the content down and right:
+    frame_shifted[y + dy, x + dx] == frame[y, x]. A window at offset (y, x) of a larger image is the
+    canvas obtained by pasting that image at position (-y, -x). Pasting copies pixels exactly (no
+    resampling); canvas pixels the source does not cover are the background and are reported in a
+    `covered` mask (K, 1, N, N), True where the source is.
+All kernels run on the device of their inputs (CPU or GPU); none loops over pixels or shifts in Python.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def shorter_side_size(height: int, width: int, side: int) -> tuple[int, int]:
+    """(h, w) with min(h, w) == side and the aspect ratio kept (rounded)."""
+    if height <= width:
+        return side, max(1, round(width * side / height))
+    return max(1, round(height * side / width)), side
+
+
+def resize(img: torch.Tensor, size: tuple[int, int], interpolation: str = "bicubic") -> torch.Tensor:
+    """(..., 3, H, W) -> (..., 3, h, w), antialiased when shrinking, clamped to [0, 1]."""
+    lead = img.shape[:-3]
+    x = img.reshape(-1, *img.shape[-3:])
+    mode = interpolation if interpolation in ("bilinear", "bicubic") else "bilinear"
+    out = F.interpolate(x, size=size, mode=mode, antialias=True, align_corners=False)
+    return out.clamp_(0.0, 1.0).reshape(*lead, out.shape[-3], *size)
+
+
+def resize_shorter(img: torch.Tensor, side: int, interpolation: str = "bicubic") -> torch.Tensor:
+    """(3, H, W) -> (3, h, w) with shorter side `side`."""
+    return resize(img, shorter_side_size(img.shape[-2], img.shape[-1], side), interpolation)
+
+
+def center_square(img: torch.Tensor) -> torch.Tensor:
+    """(3, H, W) -> (3, S, S), S = min(H, W): the central square (top-left biased by half a pixel)."""
+    h, w = img.shape[-2:]
+    s = min(h, w)
+    y, x = (h - s) // 2, (w - s) // 2
+    return img[..., y : y + s, x : x + s]
+
+
+def embed(
+    src: torch.Tensor, positions: torch.Tensor, canvas: int, background: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Paste src (3, h, w) at K positions (K, 2) into N x N canvases.
+
+    Returns frames (K, 3, N, N) and covered (K, 1, N, N) bool. Parts falling outside the canvas are cut.
+    """
+    _, h, w = src.shape
+    pos = positions.to(device=src.device, dtype=torch.long)
+    grid = torch.arange(canvas, device=src.device)
+    rows = grid[None, :] - pos[:, 0:1]  # (K, N): source row seen by each canvas row
+    cols = grid[None, :] - pos[:, 1:2]
+    row_ok = (rows >= 0) & (rows < h)
+    col_ok = (cols >= 0) & (cols < w)
+    rows, cols = rows.clamp(0, h - 1), cols.clamp(0, w - 1)
+    frames = src[:, rows[:, :, None], cols[:, None, :]]  # (3, K, N, N) by one gather
+    covered = (row_ok[:, :, None] & col_ok[:, None, :])[:, None]  # (K, 1, N, N)
+    frames = torch.where(covered, frames.transpose(0, 1), torch.full_like(frames[:1, 0], background))
+    return frames, covered
+
+
+def windows(img: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
+    """(3, H, W) -> (K, 3, size, size): the windows whose top-left corners are offsets (K, 2)."""
+    off = offsets.to(torch.long)
+    h, w = img.shape[-2:]
+    if (off < 0).any() or (off[:, 0] + size > h).any() or (off[:, 1] + size > w).any():
+        raise ValueError(f"windows of {size}px at {off.tolist()} leave the {h}x{w} image")
+    frames, _ = embed(img, -off, size)
+    return frames
+
+
+def diagonal_positions(start: tuple[int, int], steps: int) -> torch.Tensor:
+    """(steps + 1, 2): start + (k, k), k = 0..steps."""
+    k = torch.arange(steps + 1)
+    return torch.stack([start[0] + k, start[1] + k], dim=1)
+
+
+def line_positions(start: tuple[int, int], steps: int, axis: str) -> torch.Tensor:
+    """(steps + 1, 2): start moved one pixel at a time down (axis="vertical") or right ("horizontal")."""
+    k = torch.arange(steps + 1)
+    zero = torch.zeros_like(k)
+    if axis == "vertical":
+        return torch.stack([start[0] + k, start[1] + zero], dim=1)
+    if axis == "horizontal":
+        return torch.stack([start[0] + zero, start[1] + k], dim=1)
+    raise ValueError(f"axis must be 'vertical' or 'horizontal', not {axis!r}")

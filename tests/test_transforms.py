@@ -1,0 +1,96 @@
+"""Kernels against the obvious slow implementations, and the conventions pinned on tiny images."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import rand_image
+from PIL import Image
+
+from invariance import transforms
+
+
+def naive_paste(src: np.ndarray, y: int, x: int, n: int, bg: float = 0.0) -> np.ndarray:
+    """(3, h, w) pasted at (y, x) into an (3, n, n) canvas, one pixel at a time."""
+    out = np.full((3, n, n), bg, dtype=src.dtype)
+    for r in range(src.shape[1]):
+        for c in range(src.shape[2]):
+            if 0 <= y + r < n and 0 <= x + c < n:
+                out[:, y + r, x + c] = src[:, r, c]
+    return out
+
+
+def test_convention_pinned_on_5x5():
+    src = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).expand(3, 2, 2)
+    frames, covered = transforms.embed(src, torch.tensor([[1, 2], [2, 3]]), canvas=5)
+    first = frames[0, 0]
+    expected = torch.zeros(5, 5)
+    expected[1, 2], expected[1, 3], expected[2, 2], expected[2, 3] = 1, 2, 3, 4  # (y, x) = (row, col)
+    assert torch.equal(first, expected)
+    # a positive shift (1, 1) moves content down and right
+    assert torch.equal(frames[1, 0, 1:, 1:], first[:-1, :-1])
+    assert covered[0, 0].sum() == 4 and covered[0, 0, 1, 2] and not covered[0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_embed_equals_naive_paste(seed):
+    rng = np.random.default_rng(seed)
+    h, w, n = rng.integers(1, 9), rng.integers(1, 9), 11
+    src = rand_image(int(h), int(w), seed)
+    pos = torch.tensor(rng.integers(-6, 12, size=(5, 2)))  # includes partly and wholly outside
+    frames, covered = transforms.embed(src, pos, n, background=0.25)
+    for k, (y, x) in enumerate(pos.tolist()):
+        ref = naive_paste(src.numpy(), y, x, n, bg=0.25)
+        assert np.array_equal(frames[k].numpy(), ref)
+        assert np.array_equal(covered[k, 0].numpy(), naive_paste(np.ones((1, h, w)), y, x, n)[0] == 1)
+
+
+def test_embed_equals_pil_paste():
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 256, size=(7, 9, 3), dtype=np.uint8)
+    src = torch.from_numpy(arr.transpose(2, 0, 1).copy()).float() / 255
+    frames, _ = transforms.embed(src, torch.tensor([[3, 5]]), canvas=16)
+    canvas = Image.new("RGB", (16, 16))
+    canvas.paste(Image.fromarray(arr), (5, 3))  # PIL takes (x, y)
+    assert torch.equal(frames[0], torch.from_numpy(np.asarray(canvas).transpose(2, 0, 1).copy()).float() / 255)
+
+
+def test_shift_zero_is_identity():
+    img = rand_image(12, 12)
+    frames, covered = transforms.embed(img, torch.tensor([[0, 0]]), canvas=12)
+    assert torch.equal(frames[0], img) and covered.all()
+    assert torch.equal(transforms.windows(img, torch.tensor([[0, 0]]), 12)[0], img)
+
+
+def test_windows_equal_slicing_and_reject_outside():
+    img = rand_image(15, 17)
+    offs = torch.tensor([[0, 0], [1, 1], [3, 5], [5, 7]])
+    got = transforms.windows(img, offs, 10)
+    for k, (y, x) in enumerate(offs.tolist()):
+        assert torch.equal(got[k], img[:, y : y + 10, x : x + 10])
+    with pytest.raises(ValueError, match="leave"):
+        transforms.windows(img, torch.tensor([[6, 0]]), 10)
+
+
+def test_paths():
+    assert transforms.diagonal_positions((2, 3), 2).tolist() == [[2, 3], [3, 4], [4, 5]]
+    assert transforms.line_positions((0, 4), 2, "vertical").tolist() == [[0, 4], [1, 4], [2, 4]]
+    assert transforms.line_positions((4, 0), 1, "horizontal").tolist() == [[4, 0], [4, 1]]
+
+
+def test_shorter_side_and_center_square():
+    assert transforms.shorter_side_size(375, 500, 100) == (100, 133)
+    assert transforms.shorter_side_size(500, 375, 100) == (133, 100)
+    img = rand_image(6, 10)
+    assert torch.equal(transforms.center_square(img), img[:, :, 2:8])
+
+
+def test_resize_close_to_pil_bicubic_antialiased():
+    rng = np.random.default_rng(0)
+    # smooth image so that both resamplers' differences stay small
+    yy, xx = np.mgrid[0:120, 0:160]
+    arr = (127 + 60 * np.sin(xx / 9.0)[..., None] + 60 * np.cos(yy / 7.0)[..., None]
+           + rng.integers(0, 3, size=(120, 160, 3))).clip(0, 255).astype(np.uint8)  # fmt: skip
+    ref = np.asarray(Image.fromarray(arr).resize((40, 30), Image.BICUBIC), dtype=np.float32) / 255
+    ours = transforms.resize(torch.from_numpy(arr.transpose(2, 0, 1).copy()).float() / 255, (30, 40))
+    diff = np.abs(ours.numpy().transpose(1, 2, 0) - ref)
+    assert diff.mean() < 2 / 255 and diff.max() < 8 / 255
