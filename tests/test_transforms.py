@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import rand_image
-from PIL import Image
-
 from invariance import transforms
+from PIL import Image
 
 
 def naive_paste(src: np.ndarray, y: int, x: int, n: int, bg: float = 0.0) -> np.ndarray:
@@ -24,7 +23,12 @@ def test_convention_pinned_on_5x5():
     frames, covered = transforms.embed(src, torch.tensor([[1, 2], [2, 3]]), canvas=5)
     first = frames[0, 0]
     expected = torch.zeros(5, 5)
-    expected[1, 2], expected[1, 3], expected[2, 2], expected[2, 3] = 1, 2, 3, 4  # (y, x) = (row, col)
+    expected[1, 2], expected[1, 3], expected[2, 2], expected[2, 3] = (
+        1,
+        2,
+        3,
+        4,
+    )  # (y, x) = (row, col)
     assert torch.equal(first, expected)
     # a positive shift (1, 1) moves content down and right
     assert torch.equal(frames[1, 0, 1:, 1:], first[:-1, :-1])
@@ -51,7 +55,9 @@ def test_embed_equals_pil_paste():
     frames, _ = transforms.embed(src, torch.tensor([[3, 5]]), canvas=16)
     canvas = Image.new("RGB", (16, 16))
     canvas.paste(Image.fromarray(arr), (5, 3))  # PIL takes (x, y)
-    assert torch.equal(frames[0], torch.from_numpy(np.asarray(canvas).transpose(2, 0, 1).copy()).float() / 255)
+    assert torch.equal(
+        frames[0], torch.from_numpy(np.asarray(canvas).transpose(2, 0, 1).copy()).float() / 255
+    )
 
 
 def test_shift_zero_is_identity():

@@ -12,7 +12,18 @@ transformations?" (JMLR 2019). Modules, one job each:
     paper      the paper's reference numbers
 """
 
-from . import config, datasets, evaluate, images, metrics, models, paths, protocols, results, transforms
+from . import (
+    config,
+    datasets,
+    evaluate,
+    images,
+    metrics,
+    models,
+    paths,
+    protocols,
+    results,
+    transforms,
+)
 
 __version__ = "0.1.0"
 __all__ = ["config", "datasets", "evaluate", "images", "metrics", "models", "paths", "protocols",

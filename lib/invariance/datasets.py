@@ -108,9 +108,7 @@ def val_entries(folder: str | Path, labels_file: str | Path | None = None) -> li
         ]
     files = sorted(p for p in folder.iterdir() if _VAL_FILE.match(p.name))
     if not files:
-        raise FileNotFoundError(
-            f"{folder} holds neither wnid sub-folders nor ILSVRC2012_val_*.JPEG files."
-        )
+        raise FileNotFoundError(f"{folder} holds neither wnid sub-folders nor ILSVRC2012_val_*.JPEG files.")
     labels_path = Path(labels_file) if labels_file else paths.find_data(BOXES_NAME) / "class_labels.txt"
     labels = {}
     for line in labels_path.read_text().splitlines():
@@ -152,9 +150,7 @@ def read_manifest(path: Path, root: Path) -> list[Entry]:
         return [Entry(r["id"], root / r["file"], int(r["label"])) for r in csv.DictReader(f)]
 
 
-def manifest(
-    name: str, entries: Sequence[Entry], root: Path, n: int | None, seed: int
-) -> list[Entry]:
+def manifest(name: str, entries: Sequence[Entry], root: Path, n: int | None, seed: int) -> list[Entry]:
     """The seeded subset of entries, fixed in data/manifests/<name>-n<n>-seed<seed>.csv.
 
     The first call writes the file; later calls (any network, any notebook) read the same list.

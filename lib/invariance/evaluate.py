@@ -184,3 +184,30 @@ def run(
                                     device=model.device, on_chunk=skip_done)  # fmt: skip
     finally:
         bar.close()
+
+
+def center_crop_frames(model: LoadedModel, images: Sequence[SourceImage]) -> torch.Tensor:
+    """Standard eval preprocessing, (B, 3, N, N) in [0, 1]: shorter side -> round(N / crop_pct) with the
+    model's interpolation (antialiased), then the central N x N crop."""
+    from .images import to_float
+    from .transforms import resize_shorter
+
+    cfg = model.data_config
+    side = round(cfg.input_size / cfg.crop_pct)
+    out = []
+    for img in images:
+        x = resize_shorter(to_float(img.pixels.to(model.device)), side, cfg.interpolation)
+        y0, x0 = (x.shape[1] - cfg.input_size) // 2, (x.shape[2] - cfg.input_size) // 2
+        out.append(x[:, y0 : y0 + cfg.input_size, x0 : x0 + cfg.input_size])
+    return torch.stack(out)
+
+
+def clean_accuracy(model: LoadedModel, images: Sequence[SourceImage], batch_size: int = 64) -> float:
+    """Top-1 accuracy with the standard centre-crop preprocessing (the weights' own test protocol)."""
+    hits = 0
+    for i in range(0, len(images), batch_size):
+        group = images[i : i + batch_size]
+        probs = forward_probs(model, center_crop_frames(model, group), batch_size)
+        labels = torch.tensor([img.label for img in group], device=probs.device)
+        hits += int((probs.argmax(-1) == labels).sum())
+    return hits / len(images)

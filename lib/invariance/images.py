@@ -81,7 +81,13 @@ def load_rgb(path: str | Path) -> np.ndarray:
             im.load()  # forces a full decode so truncation is caught here, not later
             im = ImageOps.exif_transpose(im)
             rgb = _to_rgb(im)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as e:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombWarning,
+    ) as e:
         raise ImageDecodeError(f"Cannot decode {path}: {e}") from e
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
         raise ImageDecodeError(f"Unexpected decoded shape {rgb.shape} for {path}")

@@ -113,9 +113,7 @@ def spec(name: str) -> ModelSpec:
             return s
     known = list(REGISTRY)
     close = difflib.get_close_matches(name, known, n=len(known), cutoff=0.0)
-    raise UnknownModelError(
-        f"Unknown model {name!r}. Known models, closest first: {', '.join(close)}"
-    )
+    raise UnknownModelError(f"Unknown model {name!r}. Known models, closest first: {', '.join(close)}")
 
 
 def _data_config(module: nn.Module) -> DataConfig:
@@ -210,7 +208,7 @@ def _create_hub(s: ModelSpec, weights_path: Path | None) -> tuple[nn.Module, str
             f"{s.name}: pretrained weights {repo_id} are not in the Hugging Face cache ({HF_HUB_CACHE}) "
             "and the hub cannot be reached (or HF_HUB_OFFLINE=1).\n"
             f"On a machine with internet: `python -c \"import timm; timm.create_model('{s.timm_name}', "
-            f"pretrained=True)\"` fills the cache (copy it here), or download {repo_id} and pass "
+            f'pretrained=True)"` fills the cache (copy it here), or download {repo_id} and pass '
             "weights_path=<file>. Use pretrained=False for the untrained architecture."
         )
     module = timm.create_model(s.timm_name, pretrained=True)

@@ -144,10 +144,14 @@ class Crop:
         y0, x0, h, w = self.box(img)
         offsets = transforms.diagonal_positions((0, 0), self.steps)
         if self.shift_before_rescale:
-            crops = torch.stack([x[:, y0 + c : y0 + c + h, x0 + c : x0 + c + w] for c in range(self.steps + 1)])
+            crops = torch.stack(
+                [x[:, y0 + c : y0 + c + h, x0 + c : x0 + c + w] for c in range(self.steps + 1)]
+            )
             frames = transforms.resize(crops, (canvas, canvas), self.interpolation)
         else:
-            big = transforms.resize(x[:, y0 : y0 + h, x0 : x0 + w], (canvas + self.margin,) * 2, self.interpolation)
+            big = transforms.resize(
+                x[:, y0 : y0 + h, x0 : x0 + w], (canvas + self.margin,) * 2, self.interpolation
+            )
             frames = transforms.windows(big, offsets, canvas)
         covered = torch.ones(frames.shape[0], 1, canvas, canvas, dtype=torch.bool, device=frames.device)
         return frames, covered

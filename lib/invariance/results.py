@@ -46,8 +46,10 @@ def git_revision() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=paths.project_root(),
                              capture_output=True, text=True, timeout=5)  # fmt: skip
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=paths.project_root(), capture_output=True, text=True, timeout=5)  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=paths.project_root(), capture_output=True, text=True, timeout=5,
+        )  # fmt: skip
         rev = out.stdout.strip() or "unknown"
         return rev + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
@@ -73,7 +75,11 @@ def provenance(cfg: Any, device: Any = None, **extra: Any) -> dict[str, Any]:
         "config_hash": config.config_hash(cfg),
         "kernel_version": config.KERNEL_VERSION,
         "numerics": config.numerics_record(),
-        "versions": {"timm": timm.__version__, "numpy": numpy.__version__, "python": platform.python_version()},
+        "versions": {
+            "timm": timm.__version__,
+            "numpy": numpy.__version__,
+            "python": platform.python_version(),
+        },
         "device": device_name(device),
         "git": git_revision(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -1,0 +1,85 @@
+"""The runner: table layout, agreement across batch sizes and with a naive per-pair reference."""
+
+import numpy as np
+import pytest
+import torch
+from invariance import evaluate, protocols, transforms
+from invariance.images import SourceImage, to_float
+from PIL import Image
+
+
+def test_pair_table_on_hand_made_probs():
+    probs = torch.tensor([[[0.7, 0.3], [0.4, 0.6], [0.45, 0.55]]])  # 1 image, 3 frames, 2 classes
+    t = evaluate.pair_table(probs, [SourceImage("x", 1, torch.zeros(3, 1, 1, dtype=torch.uint8))])
+    assert list(t.columns) == evaluate.COLUMNS
+    assert t.frame_a.tolist() == [0, 1] and t.top1_a.tolist() == [0, 1] and t.top1_b.tolist() == [1, 1]
+    assert np.allclose(t.p_top_a, [0.7, 0.6]) and np.allclose(t.p_top_b, [0.4, 0.55])
+    assert np.allclose(t.p_true_a, [0.3, 0.6]) and np.allclose(t.p_true_b, [0.6, 0.55])
+
+
+def test_unknown_label_gives_nan_true_class():
+    probs = torch.full((1, 2, 3), 1 / 3)
+    t = evaluate.pair_table(probs, [SourceImage("x", -1, torch.zeros(3, 1, 1, dtype=torch.uint8))])
+    assert t.p_true_a.isna().all()
+
+
+@pytest.mark.slow
+def test_batch_sizes_agree(lite0, few_images):
+    p = protocols.Translation(steps=4)
+    a = evaluate.run(lite0, p, few_images[:3], batch_size=15, cache=False, progress=False)
+    b = evaluate.run(lite0, p, few_images[:3], batch_size=4, cache=False, progress=False)
+    assert a[["top1_a", "top1_b"]].equals(b[["top1_a", "top1_b"]])
+    for col in ["p_top_a", "p_top_b", "p_true_a", "p_true_b"]:
+        assert np.abs(a[col] - b[col]).max() < 1e-5
+
+
+def naive_translation_pairs(model, img, p, canvas):
+    """The obvious way, as the official code: per pair, paste with PIL, normalise, a batch of two."""
+    src = p.source(img, canvas, "cpu")
+    pos = p.positions(img, tuple(src.shape[-2:]), canvas).tolist()
+    arr = (src.permute(1, 2, 0).numpy() * 255).astype(np.float32)  # PIL 'F' planes keep exact values
+    mean = torch.tensor(model.data_config.mean).view(3, 1, 1)
+    std = torch.tensor(model.data_config.std).view(3, 1, 1)
+
+    def frame(y, x):
+        planes = []
+        for ch in range(3):
+            c = Image.new("F", (canvas, canvas), 0.0)
+            c.paste(Image.fromarray(arr[:, :, ch]), (x, y))
+            planes.append(torch.from_numpy(np.asarray(c, dtype=np.float32).copy()) / 255)
+        return (torch.stack(planes) - mean) / std
+
+    rows = []
+    for k in range(len(pos) - 1):
+        batch = torch.stack([frame(*pos[k]), frame(*pos[k + 1])])
+        with torch.no_grad():
+            probs = torch.softmax(model.module(batch), dim=-1)
+        top = int(probs[0].argmax())
+        rows.append((top, int(probs[1].argmax()), float(probs[0, top]), float(probs[1, top])))
+    return rows
+
+
+@pytest.mark.slow
+def test_runner_matches_naive_reference(lite0, few_images):
+    p = protocols.Translation(steps=3)
+    table = evaluate.run(lite0, p, few_images[:2], batch_size=8, cache=False, progress=False)
+    ref = [r for img in few_images[:2] for r in naive_translation_pairs(lite0, img, p, 224)]
+    assert table.top1_a.tolist() == [r[0] for r in ref] and table.top1_b.tolist() == [r[1] for r in ref]
+    assert np.abs(table.p_top_a.to_numpy() - [r[2] for r in ref]).max() < 1e-5
+    assert np.abs(table.p_top_b.to_numpy() - [r[3] for r in ref]).max() < 1e-5
+
+
+@pytest.mark.slow
+def test_cached_run_is_reused(lite0, few_images):
+    p = protocols.Crop(steps=2)
+    first = evaluate.run(lite0, p, few_images[:2], progress=False, chunk_images=1)
+    second = evaluate.run(lite0, p, few_images[:2], progress=False)
+    assert first.equals(second) and len(first) == 4
+
+
+def test_center_crop_frames_geometry(lite0):
+    img = SourceImage("x", 0, torch.randint(0, 256, (3, 300, 400), dtype=torch.uint8))
+    frames = evaluate.center_crop_frames(lite0, [img])
+    assert frames.shape == (1, 3, 224, 224)
+    full = transforms.resize_shorter(to_float(img.pixels), 256)
+    assert torch.equal(frames[0], full[:, 16:240, 58:282])  # 400 * 256 / 300 -> 341 wide

@@ -1,0 +1,57 @@
+"""Decoding odd files: every mode becomes RGB; bad files are skipped by name, never silently."""
+
+import numpy as np
+import pytest
+from invariance.images import ImageDecodeError, NoImagesError, load_images, load_rgb
+from PIL import Image
+
+
+def test_modes_become_rgb(tmp_path):
+    Image.new("L", (5, 4), 77).save(tmp_path / "grey.png")
+    Image.new("CMYK", (5, 4), (0, 0, 0, 0)).save(tmp_path / "cmyk.jpg")
+    Image.new("RGBA", (5, 4), (10, 20, 30, 0)).save(tmp_path / "rgba.png")
+    Image.new("RGB", (5, 4), (200, 10, 10)).convert("P").save(tmp_path / "pal.png")
+    for name in ["grey.png", "cmyk.jpg", "rgba.png", "pal.png"]:
+        arr = load_rgb(tmp_path / name)
+        assert arr.shape == (4, 5, 3) and arr.dtype == np.uint8, name
+    assert (load_rgb(tmp_path / "grey.png") == 77).all()
+    assert (load_rgb(tmp_path / "rgba.png") == 255).all()  # transparent -> white
+    assert np.abs(load_rgb(tmp_path / "cmyk.jpg").astype(int) - 255).max() <= 2  # no ink -> white
+
+
+def test_16bit_png_is_scaled_not_clipped(tmp_path):
+    arr = np.array([[0, 32768, 65535]], dtype=np.uint16)
+    Image.fromarray(arr).save(tmp_path / "deep.png")
+    out = load_rgb(tmp_path / "deep.png")
+    assert out[0, :, 0].tolist() == [0, 128, 255]
+
+
+def test_exif_rotation_applied(tmp_path):
+    im = Image.new("RGB", (6, 3), (0, 0, 0))
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees on display
+    im.save(tmp_path / "rot.jpg", exif=exif)
+    assert load_rgb(tmp_path / "rot.jpg").shape == (6, 3, 3)
+
+
+def test_bad_files_are_skipped_with_named_warning(tmp_path):
+    good = tmp_path / "good.jpg"
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(good)
+    trunc = tmp_path / "trunc.jpg"
+    trunc.write_bytes(good.read_bytes()[:60])
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image")
+    entries = [
+        ("good", good, 1),
+        ("trunc", trunc, 2),
+        ("notes", text, 3),
+        ("gone", tmp_path / "gone.jpg", 4),
+    ]
+    with pytest.warns(UserWarning, match="trunc.jpg"):
+        images, skipped = load_images(entries)
+    assert [i.id for i in images] == ["good"] and images[0].pixels.shape == (3, 8, 8)
+    assert {p.name for p, _ in skipped} == {"trunc.jpg", "notes.jpg", "gone.jpg"}
+    with pytest.raises(ImageDecodeError):
+        load_rgb(text)
+    with pytest.raises(NoImagesError), pytest.warns(UserWarning):
+        load_images(entries[1:])

@@ -1,0 +1,60 @@
+"""Metrics on hand-made arrays with known answers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from invariance import metrics
+
+P1 = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.5, 0.4, 0.1], [0.2, 0.2, 0.6]])
+P2 = np.array([[0.6, 0.3, 0.1], [0.1, 0.3, 0.6], [0.4, 0.5, 0.1], [0.1, 0.1, 0.8]])
+
+
+def test_p_top1_change_and_mac():
+    # top-1: [0,1,0,2] vs [0,2,1,2] -> rows 1 and 2 change
+    assert metrics.p_top1_change(P1, P2) == pytest.approx(0.5)
+    # |p1[k]-p2[k]| with k = argmax p1: 0.1, 0.3, 0.1, 0.2
+    assert metrics.mean_abs_change(P1, P2) == pytest.approx(0.175)
+    # torch input gives the same
+    assert metrics.mean_abs_change(torch.tensor(P1), torch.tensor(P2)) == pytest.approx(0.175)
+    assert metrics.p_top1_change(P1, P1) == 0.0
+    with pytest.raises(ValueError):
+        metrics.p_top1_change(P1, P2[:2])
+
+
+def test_mac_uses_first_frames_class_not_labels():
+    a = np.array([[0.6, 0.4]])
+    b = np.array([[0.3, 0.7]])
+    assert metrics.mean_abs_change(a, b) == pytest.approx(0.3)
+    assert metrics.mean_abs_change(b, a) == pytest.approx(0.3)  # k = 1 now: |0.7 - 0.4|
+
+
+def test_accuracy_jaggedness_consistency():
+    assert metrics.accuracy(P1, [0, 1, 1, 2]) == pytest.approx(0.75)
+    assert metrics.jaggedness(np.array([3, 3, 4, 4, 3])) == pytest.approx(0.5)
+    assert metrics.jaggedness(P1) == pytest.approx(1.0)  # 0 -> 1 -> 0 -> 2
+    # classes [0, 0, 1]: ordered distinct pairs agreeing = 2 of 6
+    assert metrics.consistency(np.array([0, 0, 1])) == pytest.approx(1 / 3)
+    assert metrics.consistency(np.array([5, 5, 5, 5])) == 1.0
+
+
+def test_bootstrap_ci_groups_and_constant():
+    mean, lo, hi = metrics.bootstrap_ci(np.ones(10), np.arange(10))
+    assert (mean, lo, hi) == (1.0, 1.0, 1.0)
+    # two images: one always changes, one never; the CI must span most of [0, 1]
+    values = np.array([1, 1, 1, 0, 0, 0], dtype=float)
+    mean, lo, hi = metrics.bootstrap_ci(values, ["a", "a", "a", "b", "b", "b"], n_boot=500)
+    assert mean == 0.5 and lo == 0.0 and hi == 1.0
+
+
+def test_summarize_table():
+    t = pd.DataFrame({"image_id": ["a", "a", "b"], "label": [0, 0, 1],
+                      "top1_a": [0, 0, 2], "top1_b": [0, 1, 2],
+                      "p_top_a": [0.9, 0.8, 0.5], "p_top_b": [0.8, 0.4, 0.5],
+                      "p_true_a": [0.9, 0.8, 0.2], "p_true_b": [0.8, 0.4, 0.3]})  # fmt: skip
+    s = metrics.summarize(t, n_boot=200)
+    assert s.loc["p_top1_change", "value"] == pytest.approx(1 / 3)
+    assert s.loc["mac", "value"] == pytest.approx((0.1 + 0.4 + 0.0) / 3)
+    assert s.loc["mac_true", "value"] == pytest.approx((0.1 + 0.4 + 0.1) / 3)
+    assert s.loc["accuracy", "value"] == pytest.approx(2 / 3)
+    assert s.loc["accuracy", "images"] == 2

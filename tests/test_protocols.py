@@ -1,0 +1,106 @@
+"""Protocols: frame geometry, seeding independent of batches, backgrounds, crop variants vs naive."""
+
+import numpy as np
+import torch
+from invariance import protocols, transforms
+from invariance.images import SourceImage, to_float
+from PIL import Image
+
+
+def image(h=60, w=80, seed=0, id_="img") -> SourceImage:
+    g = torch.Generator().manual_seed(seed)
+    px = torch.randint(1, 256, (3, h, w), generator=g, dtype=torch.uint8)
+    return SourceImage(id_, 3, px)
+
+
+def test_translation_frames_are_one_pixel_diagonal_shifts():
+    frames, covered = protocols.Translation(side=30, steps=4).build(image(), 64, "cpu")
+    assert frames.shape == (5, 3, 64, 64)
+    for k in range(4):
+        assert torch.equal(frames[k + 1, :, 1:, 1:], frames[k, :, :-1, :-1])
+    # whole source visible in every frame: shorter side 30 at N=64 -> scaled 9, aspect kept
+    side = protocols.scaled(30, 64)
+    assert covered[0].sum() == side * round(80 * side / 60)
+
+
+def test_translation_equals_naive_paste_of_resized_source():
+    img, p = image(), protocols.Translation(side=40, steps=3)
+    src = p.source(img, 64, "cpu")
+    pos = p.positions(img, tuple(src.shape[-2:]), 64)
+    frames, _ = p.build(img, 64, "cpu")
+    for k, (y, x) in enumerate(pos.tolist()):
+        ref = torch.zeros(3, 64, 64)
+        ref[:, y : y + src.shape[1], x : x + src.shape[2]] = src
+        assert torch.equal(frames[k], ref)
+
+
+def test_positions_seeded_per_image_not_per_batch():
+    a, b = image(id_="a", seed=1), image(id_="b", seed=2)
+    p = protocols.Translation(side=50, steps=8)
+    alone = protocols.build_frames(p, [b], 96)
+    together = protocols.build_frames(p, [a, b], 96)
+    assert torch.equal(alone[0], together[1])
+    other_seed = protocols.build_frames(protocols.Translation(side=50, steps=8, seed=1), [b], 96)
+    assert not torch.equal(alone, other_seed)
+
+
+def test_sides_scale_with_canvas():
+    assert protocols.scaled(100, 224) == 100 and protocols.scaled(100, 299) == 133
+
+
+def test_scale_grows_one_pixel_top_left_fixed():
+    frames, covered = protocols.Scale(side=40, steps=3).build(image(), 96, "cpu")
+    rows = covered[:, 0].any(dim=2).sum(dim=1)  # height covered
+    tops = covered[:, 0].any(dim=2).float().argmax(dim=1)
+    lefts = covered[:, 0].any(dim=1).float().argmax(dim=1)
+    assert (
+        torch.equal(rows - rows[0], torch.arange(4)) and (tops == tops[0]).all() and (lefts == lefts[0]).all()
+    )
+
+
+def test_backgrounds():
+    img = image()
+    p = protocols.Translation(side=30, steps=2, background="mean")
+    frames = protocols.build_frames(p, [img], 64, mean=(0.1, 0.2, 0.3))[0]
+    _, covered = p.build(img, 64, "cpu")
+    assert torch.allclose(frames[0, :, 0, 0], torch.tensor([0.1, 0.2, 0.3]))
+    black = protocols.build_frames(protocols.Translation(side=30, steps=2), [img], 64)[0]
+    assert (black[~covered.expand_as(black)] == 0).all()
+    filled = protocols.build_frames(protocols.Translation(side=30, steps=2, background="inpaint"), [img], 64)[
+        0
+    ]
+    assert torch.equal(filled[covered.expand_as(filled)], black[covered.expand_as(black)])
+    assert ((filled.sum(1) == 0).flatten(1).sum(1) <= 200).all()
+
+
+def test_crop_windows_equal_naive_pil_crop_then_slices():
+    img = image(50, 70)
+    p = protocols.Crop(fraction=0.5, steps=4, margin=6)
+    frames, covered = p.build(img, 32, "cpu")
+    y, x, h, w = p.box(img)
+    assert h == w and abs(h * w - 0.5 * 50 * 70) < 2 * h + 1 and covered.all()
+    big = transforms.resize(to_float(img.pixels[:, y : y + h, x : x + w]), (38, 38))
+    for c in range(5):
+        assert torch.equal(frames[c], big[:, c : c + 32, c : c + 32])
+    # the crop itself is what PIL cuts at the same box
+    pil = np.asarray(Image.fromarray(img.pixels.permute(1, 2, 0).numpy()).crop((x, y, x + w, y + h)))
+    assert np.array_equal(pil, img.pixels[:, y : y + h, x : x + w].permute(1, 2, 0).numpy())
+
+
+def test_crop_shift_before_rescale_moves_box_in_original():
+    img = image(50, 70)
+    p = protocols.Crop(fraction=1.0, steps=3, shift_before_rescale=True)
+    frames, _ = p.build(img, 32, "cpu")
+    y, x, h, w = p.box(img)
+    assert y + h + 3 <= 50 and x + w + 3 <= 70
+    for c in range(4):
+        ref = transforms.resize(to_float(img.pixels[:, y + c : y + c + h, x + c : x + w + c]), (32, 32))
+        assert torch.allclose(frames[c], ref, atol=1e-6)
+
+
+def test_whole_line_paths():
+    p = protocols.Translation(side=40, path="vertical", shape="square")
+    n = 64
+    assert protocols.n_frames(p, n) == n - protocols.scaled(40, n) + 1
+    frames = protocols.build_frames(p, [image(), image(80, 60, id_="tall")], n)
+    assert frames.shape[:2] == (2, n - protocols.scaled(40, n) + 1)
