@@ -9,7 +9,6 @@ first pass the mask becomes "every pixel whose channel sum is not 0", as in the 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 
 def binomial_kernel(taps: int = 12) -> torch.Tensor:
@@ -21,20 +20,30 @@ def binomial_kernel(taps: int = 12) -> torch.Tensor:
     return k
 
 
+def band_matrix(n: int, kernel: torch.Tensor) -> torch.Tensor:
+    """(n, n) matrix M with (x @ M)[j] = scipy convolve(x, kernel, 'same')[j] for x of length n.
+
+    For an even kernel of length L, scipy keeps full-convolution indices from L//2 - 1 on, i.e. output j
+    sums x[j - L//2 .. j + L//2 - 1] (zero outside); the kernel is symmetric, so no flip is needed.
+    """
+    taps = kernel.numel()
+    i = torch.arange(n)[:, None]
+    j = torch.arange(n)[None, :]
+    t = i - j + taps // 2  # kernel tap linking input i to output j
+    inside = (t >= 0) & (t < taps)
+    return torch.where(inside, kernel[t.clamp(0, taps - 1)], torch.zeros((), dtype=kernel.dtype))
+
+
 def _blur(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """Separable 'same' convolution with zero padding of (M, C, H, W), as scipy convolve2d(..., 'same').
 
-    For an even kernel of length L scipy keeps full-convolution indices L//2-1 .. : pad L//2 before and
-    L//2 - 1 after (the kernel is symmetric, so correlation equals convolution).
+    Done as two matrix products with banded matrices: on CPUs and GPUs a dense (W x W) matmul is about ten
+    times faster than a 12-tap single-channel convolution here.
     """
-    m, c, h, w = x.shape
-    taps = kernel.numel()
-    before, after = taps // 2, taps - 1 - taps // 2
-    flat = x.reshape(m * c, 1, h, w)
-    kx = kernel.to(x).view(1, 1, 1, taps)
-    flat = F.conv2d(F.pad(flat, (before, after, 0, 0)), kx)
-    flat = F.conv2d(F.pad(flat, (0, 0, before, after)), kx.view(1, 1, taps, 1))
-    return flat.view(m, c, h, w)
+    h, w = x.shape[-2:]
+    rows = band_matrix(w, kernel).to(x)
+    cols = band_matrix(h, kernel).to(x)
+    return cols.T @ (x @ rows)
 
 
 def fill(
@@ -58,12 +67,16 @@ def fill(
         active = (unfilled > max_unfilled) & (passes < max_passes)
         if not active.any():
             return im
+        everyone = bool(active.all())  # skip the gather/scatter copies while every frame is active
         idx = active.nonzero().squeeze(1)
-        a_im, a_mask = im[idx], mask[idx]
-        num = _blur(a_im * a_mask, kernel)
-        den = _blur(a_mask, kernel)
+        a_im, a_mask = (im, mask) if everyone else (im[idx], mask[idx])
+        blurred = _blur(torch.cat([a_im * a_mask, a_mask], dim=1), kernel)  # one product for 4 planes
+        num, den = blurred[:, :3], blurred[:, 3:]
         filled = num / (den + (den == 0).to(den.dtype))
-        a_im = a_mask * a_im + (1 - a_mask) * filled
-        im[idx] = a_im
-        mask[idx] = (a_im.sum(dim=1, keepdim=True) != 0).to(im.dtype)
+        a_im = torch.where(a_mask.bool(), a_im, filled)  # = mask * im + (1 - mask) * filled, mask in {0, 1}
+        a_mask = (a_im.sum(dim=1, keepdim=True) != 0).to(im.dtype)
+        if everyone:
+            im, mask = a_im, a_mask
+        else:
+            im[idx], mask[idx] = a_im, a_mask
         passes[idx] += 1
