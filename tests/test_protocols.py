@@ -104,3 +104,21 @@ def test_whole_line_paths():
     assert protocols.n_frames(p, n) == n - protocols.scaled(40, n) + 1
     frames = protocols.build_frames(p, [image(), image(80, 60, id_="tall")], n)
     assert frames.shape[:2] == (2, n - protocols.scaled(40, n) + 1)
+    side = protocols.scaled(40, n)
+    rows = frames[0].sum(dim=(1, 3)) > 0  # (K, N): rows touched by the image
+    assert rows[0, 0] and rows[-1, -1] and rows[0].sum() == side  # top edge to bottom edge
+    seg = protocols.Translation(side=40, path="horizontal", shape="square", span=6)
+    pos = seg.positions(image(), (side, side), n)
+    assert len(pos) == 7 and (pos[:, 0] == (n - side) // 2).all()
+    assert pos[0, 1] == (n - side - 6) // 2 and (pos[1:, 1] - pos[:-1, 1] == 1).all()
+
+
+def test_bad_parameters_are_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="background"):
+        protocols.Translation(background="blue")
+    with pytest.raises(ValueError, match="square"):
+        protocols.Translation(path="vertical")
+    with pytest.raises(ValueError, match="fraction"):
+        protocols.Crop(fraction=1.5)

@@ -155,7 +155,7 @@ def run(
     batch_size is not part of the cache key: results agree across batch sizes (top-1 identical,
     probabilities within 1e-5, tested).
     """
-    bar = tqdm(total=len(images), desc=f"{model.label} | {protocol}", unit="img", disable=not progress,
+    bar = tqdm(total=len(images), desc=f"{model.label} | {protocol.name}", unit="img", disable=not progress,
                leave=False)  # fmt: skip
 
     def compute(chunk: Sequence[SourceImage]) -> pd.DataFrame:
@@ -174,7 +174,7 @@ def run(
             "numerics": numerics,
             "tf32": config.numerics_record(),
         }
-        slug = f"{model.name}-{type(protocol).__name__.lower()}-{getattr(protocol, 'background', '')}"
+        slug = f"{model.name}-{protocol.name}"
 
         def skip_done(done: int, total: int) -> None:  # chunks loaded from disk advance the bar too
             bar.n = min(done * chunk_images, len(images))

@@ -41,12 +41,18 @@ def _start(rng: np.random.Generator, room: tuple[int, int], where: str) -> tuple
     return int(rng.integers(0, ry + 1)), int(rng.integers(0, rx + 1))
 
 
+def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {allowed}, not {value!r}")
+
+
 @dataclass(frozen=True)
 class Translation:
     """Embedding + translation: resize (shorter side `side`), paste, move one pixel per frame.
 
-    path: "diagonal" (+1, +1 per frame, `steps` steps), or "vertical"/"horizontal": a whole line of the
-    canvas (steps ignored: from the edge to the opposite edge), the other coordinate centred.
+    path: "diagonal" (+1, +1 per frame, `steps` steps), or "vertical"/"horizontal": along a line of the
+    canvas, the other coordinate centred; `span` steps of the line's centred segment, or (span=None) the
+    whole line from edge to edge (steps is ignored for lines).
     shape: "aspect" keeps the aspect ratio; "square" takes the central square first (fixed extent).
     position: "random" (seeded, the whole path stays inside the canvas when it fits) or "center".
     """
@@ -57,7 +63,20 @@ class Translation:
     path: str = "diagonal"
     shape: str = "aspect"
     position: str = "random"
+    span: int | None = None
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.background, BACKGROUNDS, "background")
+        _check(self.path, ("diagonal", "vertical", "horizontal"), "path")
+        _check(self.shape, ("aspect", "square"), "shape")
+        _check(self.position, ("random", "center"), "position")
+        if self.path != "diagonal" and self.shape != "square":
+            raise ValueError("whole-line paths need shape='square' so every image has the same frame count")
+
+    @property
+    def name(self) -> str:
+        return f"translation-{self.path}-{self.background}"
 
     def source(self, img: SourceImage, canvas: int, device: torch.device | str) -> torch.Tensor:
         x = to_float(img.pixels.to(device))
@@ -71,9 +90,12 @@ class Translation:
             room = (canvas - h - self.steps, canvas - w - self.steps)
             start = _start(image_rng(self.seed, img.id), room, self.position)
             return transforms.diagonal_positions(start, self.steps)
-        if self.path == "vertical":
-            return transforms.line_positions((0, max(canvas - w, 0) // 2), canvas - h, "vertical")
-        return transforms.line_positions((max(canvas - h, 0) // 2, 0), canvas - w, "horizontal")
+        extent = h if self.path == "vertical" else w
+        room = max(canvas - extent, 0)
+        steps = room if self.span is None else self.span
+        along, across = (room - steps) // 2, max(canvas - (w if self.path == "vertical" else h), 0) // 2
+        start = (along, across) if self.path == "vertical" else (across, along)
+        return transforms.line_positions(start, steps, self.path)
 
     def build(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         """Frames (K, 3, N, N) on a black canvas and covered (K, 1, N, N)."""
@@ -90,6 +112,14 @@ class Scale:
     steps: int = 8
     position: str = "random"
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.background, BACKGROUNDS, "background")
+        _check(self.position, ("random", "center"), "position")
+
+    @property
+    def name(self) -> str:
+        return f"scale-{self.background}"
 
     def build(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         x = to_float(img.pixels.to(device))
@@ -122,6 +152,15 @@ class Crop:
     interpolation: str = "bicubic"
     seed: int = 0
     background: str = "none"  # crops cover the whole canvas
+
+    def __post_init__(self) -> None:
+        _check(self.aspect, ("square", "random"), "aspect")
+        if not 0 < self.fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], not {self.fraction}")
+
+    @property
+    def name(self) -> str:
+        return f"crop{'-shift-before-rescale' if self.shift_before_rescale else ''}-{self.fraction:g}"
 
     def box(self, img: SourceImage) -> tuple[int, int, int, int]:
         """(y, x, h, w) of the first crop in the original image."""
@@ -193,7 +232,7 @@ def build_frames(
 def n_frames(protocol: Protocol, canvas: int) -> int:
     """K, the number of frames per image (K - 1 pairs)."""
     if isinstance(protocol, Translation) and protocol.path != "diagonal":
-        if protocol.shape != "square":
-            raise ValueError("whole-line paths need shape='square' so every image has the same K")
+        if protocol.span is not None:
+            return protocol.span + 1
         return canvas - scaled(protocol.side, canvas) + 1
     return protocol.steps + 1
