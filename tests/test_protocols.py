@@ -122,3 +122,12 @@ def test_bad_parameters_are_refused():
         protocols.Translation(path="vertical")
     with pytest.raises(ValueError, match="fraction"):
         protocols.Crop(fraction=1.5)
+
+
+def test_placement_cells_span_the_canvas():
+    img = image(60, 60)
+    n, side = 64, protocols.scaled(30, 64)
+    corner = protocols.Placement(side=30, cell=(0, 0), grid=3).positions(img, (side, side), n)
+    far = protocols.Placement(side=30, cell=(2, 2), grid=3).positions(img, (side, side), n)
+    assert corner.tolist() == [[0, 0], [1, 1]]
+    assert far[-1].tolist() == [n - side, n - side]  # the last frame touches the bottom-right edge

@@ -43,3 +43,55 @@ def table1(model: str, protocol: str, metric: str, framework: str = "pytorch") -
         return None
     value = hit.iloc[0][framework]
     return None if pd.isna(value) else float(value)
+
+
+def compare_figure1(stats: list[dict]) -> pd.DataFrame:
+    """Figure 1 is qualitative in the paper (InceptionResNetV2): ours as a table of path statistics."""
+    t = pd.DataFrame(stats).set_index("image")
+    print("Paper: qualitative only (jagged curves for a kuvasz, a lotion and a video; InceptionResNetV2).")
+    return t
+
+
+def compare_ranking(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Order networks by a column (least first) and say whether the order follows depth as listed."""
+    ranked = table.sort_values(column)
+    listed = list(table.index)
+    follows = list(ranked.index) == listed
+    print(f"Least to most {column}: {' < '.join(ranked.index)}")
+    print(
+        f"Paper: deeper/more modern networks are more jagged. Networks listed in depth order: {listed}; "
+        f"our order {'matches' if follows else 'does NOT match'} it (see the CIs)."
+    )
+    return ranked
+
+
+def compare_table1(summary: pd.DataFrame) -> pd.DataFrame:
+    """Our P(top-1 change) and MAC for crop and black next to Table 1 (paper models; ours may differ)."""
+    ours = summary[
+        summary.metric.isin(["p_top1_change", "mac"]) & summary.condition.isin(["crop", "black", "mean"])
+    ]
+    ours = ours.pivot_table(index=["metric", "condition"], columns="model", values="value", sort=False)
+    theirs = TABLE1.assign(cell=[f"{p:g}" + (f" ({k:g})" if pd.notna(k) else "") for p, k in
+                                 zip(TABLE1.pytorch, TABLE1.keras, strict=True)])  # fmt: skip
+    theirs = theirs.pivot_table(index=["metric", "protocol"], columns="model", values="cell", aggfunc="first",
+                                sort=False)  # fmt: skip
+    theirs.index = theirs.index.set_names(["metric", "condition"])
+    theirs.columns = [f"paper {c}" for c in theirs.columns]
+    print(
+        f"Paper: {TABLE1_SOURCE} (PyTorch, Keras in parentheses). Its 'black' background was the mean grey "
+        "of our 'mean' condition (zero after normalisation)."
+    )
+    return ours.round(3).join(theirs, how="outer")
+
+
+def compare_sweep(summary: pd.DataFrame) -> pd.DataFrame:
+    """Where P(top-1 change) is lowest along the scale axis, per network and variant."""
+    sub = summary[summary.metric == "p_top1_change"]
+    rows = []
+    for (model, variant), s in sub.groupby(["model", "variant"], sort=False):
+        s = s.sort_values("scale")
+        rows.append({"model": model, "variant": variant, "most stable scale": s.scale.iloc[s.value.argmin()],
+                     "p at smallest scale": s.value.iloc[0], "lowest p": s.value.min(),
+                     "p at largest scale": s.value.iloc[-1]})  # fmt: skip
+    print("Official code (no published numbers): U-shaped curves, most stable at typical scales.")
+    return pd.DataFrame(rows).set_index(["model", "variant"]).round(3)

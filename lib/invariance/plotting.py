@@ -9,12 +9,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
 
-matplotlib.use("Agg") if not matplotlib.get_backend().lower().startswith(("module://", "nbagg")) else None
-import matplotlib.pyplot as plt  # noqa: E402
-
-from . import paths, results  # noqa: E402
+from . import paths, results
 
 STYLE = {
     "figure.dpi": 110,
@@ -49,3 +49,206 @@ def save_figure(fig: plt.Figure, name: str, *, profile: str, info: dict[str, Any
     record = results.provenance(info, profile=profile, figure=name)
     results.atomic_write_text(folder / f"{name}.json", json.dumps(record, indent=1, default=str))
     return png
+
+
+# --- figure builders (one per notebook figure; notebooks call these) ---------------------------------
+
+
+def _img(frame: torch.Tensor) -> np.ndarray:
+    """(3, H, W) in [0, 1] -> (H, W, 3) for imshow."""
+    return frame.detach().cpu().permute(1, 2, 0).clamp(0, 1).numpy()
+
+
+def path_with_thumbnails(
+    fig: plt.Figure,
+    spec,
+    x: np.ndarray,
+    y: np.ndarray,
+    frames: torch.Tensor,
+    marks: list[int],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str = "P(correct class)",
+) -> None:
+    """A curve (top) with thumbnails of the frames at the marked indices (bottom row), in a gridspec cell."""
+    sub = spec.subgridspec(2, len(marks), height_ratios=[2.2, 1], hspace=0.35)
+    ax = fig.add_subplot(sub[0, :])
+    ax.plot(x, y, "-", color="C0", lw=1.2)
+    ax.plot(x[marks], y[marks], "o", color="C3", ms=4)
+    for k, m in enumerate(marks):
+        ax.annotate(chr(ord("a") + k), (x[m], y[m]), textcoords="offset points", xytext=(0, 5), ha="center",
+                    fontsize=7, color="C3")  # fmt: skip
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, ylim=(-0.02, 1.02))
+    for k, m in enumerate(marks):
+        t = fig.add_subplot(sub[1, k])
+        t.imshow(_img(frames[m]))
+        t.set_axis_off()
+        t.set_title(f"{chr(ord('a') + k)}: {y[m]:.2f}", fontsize=7)
+
+
+def marks_at_extremes(y: np.ndarray, n: int = 4) -> list[int]:
+    """Indices worth a thumbnail: the largest rise and drop between neighbours, plus the ends."""
+    d = np.diff(y)
+    picks = {
+        0,
+        len(y) - 1,
+        int(np.argmax(d)),
+        int(np.argmax(d)) + 1,
+        int(np.argmin(d)),
+        int(np.argmin(d)) + 1,
+    }
+    return sorted(picks)[: max(n, 2)] if len(picks) > n else sorted(picks)
+
+
+def natural_change(ax: plt.Axes, table: pd.DataFrame, frames: torch.Tensor | None = None) -> None:
+    """P(first frame's top class) across the frames of a natural sequence, top-1 names as labels."""
+    x = np.arange(len(table))
+    ax.plot(x, table.p_first_class, "o-", color="C0")
+    for i, r in enumerate(table.itertuples()):
+        ax.annotate(r.top1_name[:22], (i, r.p_first_class), textcoords="offset points", xytext=(0, 6),
+                    ha="center", fontsize=6.5)  # fmt: skip
+    ax.set(xticks=x, xticklabels=table.frame, ylim=(-0.02, 1.1), ylabel=f"P({table.first_class[0][:20]})",
+           title="A small natural change")  # fmt: skip
+
+
+def jaggedness_maps(mats: dict[str, pd.DataFrame], jag: pd.DataFrame, xlabel: str) -> plt.Figure:
+    """One panel per network: P(correct class) along the path, one row per image (sorted)."""
+    use_style()
+    fig, axes = plt.subplots(1, len(mats), figsize=(3.2 * len(mats), 3.6), squeeze=False)
+    im = None
+    for ax, (model, mat) in zip(axes[0], mats.items(), strict=True):
+        im = ax.imshow(mat.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+        j = jag.loc[model]
+        ax.set(title=f"{model}\njaggedness {j.jaggedness:.3f} [{j.ci_low:.3f}, {j.ci_high:.3f}]",
+               xlabel=xlabel, ylabel="image (sorted)" if ax is axes[0, 0] else None)  # fmt: skip
+    fig.colorbar(im, ax=axes[0].tolist(), label="P(correct class)", shrink=0.9)
+    return fig
+
+
+def protocol_pairs(pairs: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> plt.Figure:
+    """Rows: protocols; columns: frame a, frame b, |a - b| (amplified)."""
+    use_style()
+    fig, axes = plt.subplots(len(pairs), 3, figsize=(6.3, 2.1 * len(pairs)), squeeze=False)
+    for row, (name, (a, b)) in zip(axes, pairs.items(), strict=True):
+        diff = (a - b).abs().mean(0)
+        row[0].imshow(_img(a))
+        row[1].imshow(_img(b))
+        row[2].imshow(diff.cpu().numpy(), cmap="magma", vmin=0, vmax=max(float(diff.max()), 1e-6))
+        row[0].set_ylabel(name, fontsize=8)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for ax, t in zip(axes[0], ["frame k", "frame k + 1", "|difference|"], strict=True):
+        ax.set_title(t)
+    return fig
+
+
+def metric_bars(summary: pd.DataFrame, metrics: list[str], order: list[str]) -> plt.Figure:
+    """Grouped bars with 95% CIs: conditions on x, one colour per network, one panel per metric."""
+    use_style()
+    models = list(dict.fromkeys(summary.model))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.2), squeeze=False)
+    width = 0.8 / len(models)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        sub = summary[summary.metric == metric]
+        for i, model in enumerate(models):
+            s = sub[sub.model == model].set_index("condition").reindex(order)
+            x = np.arange(len(order)) + (i - (len(models) - 1) / 2) * width
+            ax.bar(x, s.value, width, label=model, color=f"C{i}")
+            ax.errorbar(x, s.value, yerr=[s.value - s.ci_low, s.ci_high - s.value], fmt="none", ecolor="k",
+                        lw=0.8, capsize=2)  # fmt: skip
+        ax.set(xticks=np.arange(len(order)), xticklabels=order, title=metric.replace("_", " "))
+    axes[0, 0].legend(fontsize=7)
+    return fig
+
+
+def sweep_panels(summary: pd.DataFrame) -> plt.Figure:
+    """Rows: networks; columns: P(top-1 change), MAC, accuracy, against object scale, one line per variant."""
+    use_style()
+    models = list(dict.fromkeys(summary.model))
+    metrics = ["p_top1_change", "mac", "accuracy"]
+    fig, axes = plt.subplots(len(models), 3, figsize=(11, 2.8 * len(models)), squeeze=False)
+    for row, model in zip(axes, models, strict=True):
+        for ax, metric in zip(row, metrics, strict=True):
+            sub = summary[(summary.model == model) & (summary.metric == metric)]
+            for i, (variant, s) in enumerate(sub.groupby("variant", sort=True)):
+                s = s.sort_values("scale")
+                ax.errorbar(s.scale, s.value, yerr=[s.value - s.ci_low, s.ci_high - s.value], fmt="o-",
+                            ms=3, lw=1, capsize=2, color=f"C{i}", label=variant)  # fmt: skip
+            ax.set(
+                title=f"{model}: {metric.replace('_', ' ')}", xlabel="crop fraction s  |  embedding: 224/s px"
+            )
+    axes[0, 0].legend(fontsize=6.5)
+    return fig
+
+
+def position_histograms(panels: dict[str, pd.DataFrame], bins: int = 20) -> plt.Figure:
+    """2-D histograms of normalised object centres, one panel per set, with the size distributions below."""
+    use_style()
+    fig, axes = plt.subplots(2, len(panels), figsize=(3.3 * len(panels), 6.2), squeeze=False)
+    for i, (name, t) in enumerate(panels.items()):
+        ax = axes[0, i]
+        ax.hist2d(t.cx, t.cy, bins=bins, range=[[0, 1], [0, 1]], density=True, cmap="magma")
+        ax.set(title=f"{name}\n(n = {len(t):,})", xlabel="centre x / width", aspect="equal")
+        ax.invert_yaxis()
+        ax.set_ylabel("centre y / height")
+        axes[1, i].hist(t["size"], bins=30, range=(0, 1.5), density=True, color=f"C{i}")
+        axes[1, i].set(xlabel="object size: sqrt(box area / image area)", ylabel="density")
+    return fig
+
+
+def placement_maps(summary: pd.DataFrame, metric: str = "p_top1_change") -> plt.Figure:
+    """Heat maps of a metric over the grid of placements, one panel per embedded size."""
+    use_style()
+    sub = summary[summary.metric == metric]
+    sides = sorted(sub.side.unique())
+    fig, axes = plt.subplots(1, len(sides), figsize=(3.2 * len(sides), 3.0), squeeze=False)
+    vmax = max(float(sub.value.max()), 1e-3)
+    im = None
+    for ax, side in zip(axes[0], sides, strict=True):
+        s = sub[sub.side == side].pivot(index="row", columns="col", values="value")
+        im = ax.imshow(s.to_numpy(), cmap="Reds", vmin=0, vmax=vmax)
+        for (r, c), v in np.ndenumerate(s.to_numpy()):
+            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7)
+        ax.set(title=f"embedded side {side} px", xticks=[], yticks=[], xlabel="left ... right",
+               ylabel="top ... bottom")  # fmt: skip
+    fig.colorbar(im, ax=axes[0].tolist(), label=metric.replace("_", " "), shrink=0.9)
+    return fig
+
+
+def figure1(
+    translation: dict, scale: dict, natural: pd.DataFrame, natural_frames: list, scale_sides
+) -> plt.Figure:
+    """Figure 1: P(correct class) along a one-pixel vertical shift, a one-pixel size increase, and across a
+    small natural change, with thumbnails at marked points."""
+    use_style()
+    fig = plt.figure(figsize=(12, 4.6))
+    grid = fig.add_gridspec(1, 3, wspace=0.28)
+    y = translation["curve"].p_true.to_numpy()
+    path_with_thumbnails(fig, grid[0], np.arange(len(y)), y, translation["frames"], marks_at_extremes(y),
+                         title=f"Vertical shift: {translation['image'].id}", xlabel="shift (px)")  # fmt: skip
+    y = scale["curve"].p_true.to_numpy()
+    sides = np.asarray(scale_sides)
+    path_with_thumbnails(fig, grid[1], sides, y, scale["frames"], marks_at_extremes(y),
+                         title=f"Size increase: {scale['image'].id}", xlabel="shorter side (px)")  # fmt: skip
+    sub = grid[2].subgridspec(2, len(natural_frames), height_ratios=[2.2, 1], hspace=0.35)
+    natural_change(fig.add_subplot(sub[0, :]), natural)
+    for k, frame in enumerate(natural_frames):
+        t = fig.add_subplot(sub[1, k])
+        t.imshow(frame.pixels.permute(1, 2, 0).numpy())
+        t.set_axis_off()
+        t.set_title(frame.id, fontsize=7)
+    return fig
+
+
+def path_examples(examples: list[dict], xlabel: str = "shift (px)") -> plt.Figure:
+    """The automatically chosen jumpiest images: one column each, curve and thumbnails."""
+    use_style()
+    fig = plt.figure(figsize=(4 * len(examples), 3.8))
+    grid = fig.add_gridspec(1, len(examples), wspace=0.3)
+    for cell, ex in zip(grid, examples, strict=True):
+        y = ex["curve"].p_true.to_numpy()
+        path_with_thumbnails(fig, cell, np.arange(len(y)), y, ex["frames"], marks_at_extremes(y),
+                             title=ex["image"].id[:28], xlabel=xlabel)  # fmt: skip
+    return fig

@@ -196,6 +196,28 @@ class Crop:
         return frames, covered
 
 
+@dataclass(frozen=True)
+class Placement(Translation):
+    """A square embedding whose first frame sits in cell (row, col) of a grid x grid lattice spanning the
+    free room of the canvas (0 = top/left edge, grid - 1 = bottom/right edge), moved `steps` diagonal
+    one-pixel steps. Used to measure invariance at typical and atypical placements."""
+
+    shape: str = "square"
+    steps: int = 1
+    cell: tuple[int, int] = (0, 0)
+    grid: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"placement-{self.side}-r{self.cell[0]}c{self.cell[1]}-of-{self.grid}-{self.background}"
+
+    def positions(self, img: SourceImage, src_hw: tuple[int, int], canvas: int) -> torch.Tensor:
+        room = (max(canvas - src_hw[0] - self.steps, 0), max(canvas - src_hw[1] - self.steps, 0))
+        last = max(self.grid - 1, 1)
+        start = (room[0] * self.cell[0] // last, room[1] * self.cell[1] // last)
+        return transforms.diagonal_positions(start, self.steps)
+
+
 Protocol = Translation | Scale | Crop
 
 

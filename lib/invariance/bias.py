@@ -1,0 +1,81 @@
+"""Photographer's bias, measured on the real ILSVRC2012 validation boxes, and the object placements that
+standard training augmentation (random-resized-crop + horizontal flip) produces from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from torchvision.transforms import RandomResizedCrop
+
+from . import datasets, paths
+
+TIBETAN_TERRIER = "n02097474"
+
+
+def load_boxes() -> pd.DataFrame:
+    """One row per box: file, label, x0, y0, x1, y1, W, H, and normalised centre cx, cy in [0, 1] and
+    size = sqrt(box area / image area)."""
+    root = paths.find_data(datasets.BOXES_NAME)
+    boxes = pd.read_csv(root / "localization.txt", header=None, names=["file", "x0", "y0", "x1", "y1"])
+    sizes = pd.read_csv(root / "image_sizes.txt", header=None, names=["file", "W", "H"])
+    labels = pd.read_csv(root / "class_labels.txt", header=None, names=["file", "label"])
+    t = boxes.merge(sizes, on="file", validate="many_to_one").merge(labels, on="file", validate="many_to_one")
+    if len(t) != len(boxes):
+        raise ValueError(f"{len(boxes) - len(t)} boxes have no image size or label in {root}")
+    return t.assign(
+        cx=(t.x0 + t.x1) / 2 / t.W,
+        cy=(t.y0 + t.y1) / 2 / t.H,
+        size=np.sqrt((t.x1 - t.x0) * (t.y1 - t.y0) / (t.W * t.H)),
+    )
+
+
+def of_class(boxes: pd.DataFrame, wnid: str) -> pd.DataFrame:
+    return boxes[boxes.label == datasets.label_of_wnid(wnid)]
+
+
+def augmented_placements(
+    boxes: pd.DataFrame,
+    *,
+    scale: tuple[float, float] = (0.08, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+    flip: bool = True,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Where each box lands in one training crop: torchvision's RandomResizedCrop parameters (its own code)
+    drawn once per box, then a horizontal flip with probability 1/2.
+
+    Returns cx, cy (object centre in crop coordinates, [0, 1]) and size (sqrt of box area over crop area)
+    for the boxes whose centre falls inside their crop.
+    """
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in boxes.itertuples(index=False):
+        dims = torch.empty(0, int(r.H), int(r.W))  # only its shape is read
+        i, j, h, w = RandomResizedCrop.get_params(dims, list(scale), list(ratio))
+        cx = ((r.x0 + r.x1) / 2 - j) / w
+        cy = ((r.y0 + r.y1) / 2 - i) / h
+        if flip and rng.random() < 0.5:
+            cx = 1 - cx
+        rows.append((cx, cy, np.sqrt((r.x1 - r.x0) * (r.y1 - r.y0) / (h * w))))
+    t = pd.DataFrame(rows, columns=["cx", "cy", "size"])
+    return t[(t.cx >= 0) & (t.cx <= 1) & (t.cy >= 0) & (t.cy <= 1)].reset_index(drop=True)
+
+
+def centre_concentration(t: pd.DataFrame) -> dict[str, float]:
+    """Summary numbers: share of centres in the central third (both axes; uniform would give 1/9), spread
+    of centres, and the median size."""
+    central = ((t.cx - 0.5).abs() < 1 / 6) & ((t.cy - 0.5).abs() < 1 / 6)
+    return {
+        "n": len(t),
+        "central_third": float(central.mean()),
+        "std_cx": float(t.cx.std()),
+        "std_cy": float(t.cy.std()),
+        "median_size": float(t["size"].median()),
+    }
+
+
+def concentration_table(sets: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """centre_concentration() of each set of placements, one row each."""
+    return pd.DataFrame({name: centre_concentration(t) for name, t in sets.items()}).T

@@ -1,0 +1,136 @@
+"""Profiles: what each notebook runs in `smoke` (seconds, CI), `default` (the real offline experiment on
+a 2-core CPU) and `paper` (ImageNet val + the paper's networks, on a GPU).
+
+A notebook's parameters cell holds literals (None = "the profile's value"); `settings()` merges them with
+the profile into one frozen Settings object whose hash names the notebook's results.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from . import datasets, models
+from .images import SourceImage
+
+PROFILES = ("smoke", "default", "paper")
+
+_BASE: dict[str, dict[str, Any]] = {
+    "smoke": {"models": ("lite0",), "n_images": 3, "batch_size": 32},
+    "default": {"models": ("lite0", "lite1", "lite2"), "n_images": 100, "batch_size": 32},
+    "paper": {"models": ("vgg16", "resnet50", "inception_resnet_v2"), "n_images": 1000, "batch_size": 128},
+}
+
+# Per notebook and profile: the values that differ from _BASE. Image counts in `default` are chosen so
+# that `make figures` fits 30 minutes on a 2-core CPU (see README, "Budgets").
+_NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
+    "01_jagged_examples": {
+        "smoke": {"n_images": 3, "span": 6, "figure_span": 6, "scale_from": 90, "size_steps": 6,
+                  "shortlist": 2},
+        "default": {"models": ("lite2",), "n_images": 64, "span": 48, "figure_span": None, "scale_from": 90,
+                    "size_steps": 60, "shortlist": 4},
+        "paper": {"models": ("inception_resnet_v2",), "n_images": 200, "span": None, "figure_span": None,
+                  "scale_from": 90, "size_steps": 60, "shortlist": 4},
+    },
+    "02_protocols": {"smoke": {}, "default": {}, "paper": {"models": ("inception_resnet_v2",)}},
+    "03_jaggedness_maps": {
+        "smoke": {"n_images": 3, "span": 6},
+        "default": {"n_images": 64, "span": 48},
+        "paper": {"n_images": 200, "span": None},
+    },
+    "04_protocol_table": {
+        "smoke": {"n_images": 2, "steps": 2},
+        "default": {"n_images": 100, "steps": 8},
+        "paper": {"models": ("vgg16", "resnet50", "densenet121", "inception_resnet_v2", "resnetblur50"),
+                  "steps": 8},
+    },
+    "05_crop_rescale_sweep": {
+        "smoke": {"n_images": 2, "steps": 2, "crop_fractions": (0.4, 1.0), "embed_scales": (1.6,)},
+        "default": {"models": ("lite0",), "n_images": 50, "steps": 8,
+                    "crop_fractions": (0.1, 0.4, 0.7, 1.0), "embed_scales": (1.3, 1.6, 1.9)},
+        "paper": {"models": ("vgg16", "resnet50", "densenet201"), "steps": 8,
+                  "crop_fractions": (0.1, 0.4, 0.7, 1.0), "embed_scales": (1.3, 1.6, 1.9)},
+    },
+    "06_photographers_bias": {
+        "smoke": {"n_images": 2, "grid": 2, "sides": (100,), "n_boxes": 2000},
+        "default": {"models": ("lite0",), "n_images": 40, "grid": 4, "sides": (60, 100, 140),
+                    "n_boxes": None},
+        "paper": {"models": ("resnet50",), "n_images": 200, "grid": 5, "sides": (60, 100, 140),
+                  "n_boxes": None},
+    },
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a notebook's run depends on. Notebook-specific values are in `extra` and read as
+    attributes (e.g. `s.span`)."""
+
+    notebook: str
+    profile: str
+    models: tuple[str, ...]
+    n_images: int | None
+    seed: int = 0
+    device: str = "cpu"
+    batch_size: int = 32
+    pretrained: bool = True
+    val_dir: str | None = None
+    extra: tuple[tuple[str, Any], ...] = field(default=())
+
+    def __getattr__(self, name: str) -> Any:
+        for key, value in object.__getattribute__(self, "extra"):
+            if key == name:
+                return value
+        raise AttributeError(f"{name!r} is not a setting of {self.notebook}")
+
+    @property
+    def untrained(self) -> bool:
+        return not self.pretrained
+
+    def describe(self, n_images: int | None = None) -> str:
+        """Footer text for figures: profile, networks, image count, and 'untrained' where it applies."""
+        nets = ", ".join(self.models) + (" (UNTRAINED, random weights)" if self.untrained else "")
+        data = f"ImageNet val ({self.val_dir})" if self.val_dir else "ImageNet sample"
+        count = n_images if n_images is not None else self.n_images
+        return f"profile {self.profile} | {nets} | {count} images of {data}"
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def settings(notebook: str, profile: str, **overrides: Any) -> Settings:
+    """The notebook's settings in a profile; overrides that are None keep the profile's value."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
+    merged: dict[str, Any] = {"device": "cpu", **_BASE[profile], **_NOTEBOOKS[notebook][profile]}
+    for key, value in overrides.items():
+        if value is not None:
+            merged[key] = tuple(value) if isinstance(value, list) else value
+    if profile == "paper" and not merged.get("val_dir"):
+        merged["val_dir"] = os.environ.get("INVARIANCE_IMAGENET_VAL")
+    merged["device"] = resolve_device(merged["device"])
+    own = {f for f in Settings.__dataclass_fields__ if f not in ("notebook", "profile", "extra")}
+    extra = tuple(sorted((k, v) for k, v in merged.items() if k not in own))
+    return Settings(notebook, profile, extra=extra, **{k: v for k, v in merged.items() if k in own})
+
+
+def load_images(s: Settings) -> list[SourceImage]:
+    """The profile's seeded image list: the offline sample, or the user's ImageNet val folder."""
+    if s.profile == "paper":
+        if not s.val_dir:
+            raise FileNotFoundError(
+                "The paper profile needs ImageNet validation images: set the notebook parameter "
+                "val_dir='/path/to/ILSVRC2012/val' or the environment variable INVARIANCE_IMAGENET_VAL."
+            )
+        return datasets.load_val(s.val_dir, s.n_images, s.seed)
+    return datasets.load_sample(s.n_images, s.seed)
+
+
+def load_models(s: Settings) -> list[models.LoadedModel]:
+    return [models.load(name, pretrained=s.pretrained, device=s.device) for name in s.models]
