@@ -54,9 +54,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     record = {"profile": args.profile, "seconds": timings, "device": results.device_name(),
               "git": results.git_revision(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
     results.atomic_write_text(out_dir / "timing.json", json.dumps(record, indent=1))
-    print(
-        f"All {len(chosen)} notebooks in {timings['total']:.1f} s; figures in {paths.figures_dir(args.profile)}"
-    )
+    where = paths.figures_dir(args.profile)
+    print(f"All {len(chosen)} notebooks in {timings['total']:.1f} s; figures in {where}")
 
 
 if __name__ == "__main__":
