@@ -79,3 +79,15 @@ def centre_concentration(t: pd.DataFrame) -> dict[str, float]:
 def concentration_table(sets: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """centre_concentration() of each set of placements, one row each."""
     return pd.DataFrame({name: centre_concentration(t) for name, t in sets.items()}).T
+
+
+def placement_sets(n_boxes: int | None = None, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The three sets the figure compares: all val boxes (or a seeded sample of n_boxes), the Tibetan
+    terriers among all boxes, and where the (sampled) boxes land after training augmentation."""
+    boxes = load_boxes()
+    sample = boxes if n_boxes is None else boxes.sample(n_boxes, random_state=seed)
+    return {
+        "val boxes, all classes": sample,
+        "val boxes, Tibetan terrier": of_class(boxes, TIBETAN_TERRIER),
+        "after random-resized-crop + flip": augmented_placements(sample, seed=seed),
+    }

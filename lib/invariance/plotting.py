@@ -33,7 +33,7 @@ def use_style() -> None:
 
 def stamp(fig: plt.Figure, text: str) -> None:
     """Small grey footer naming networks, image count and profile (and 'untrained'/'synthetic' labels)."""
-    fig.text(0.995, 0.002, text, ha="right", va="bottom", fontsize=6.5, color="0.4")
+    fig.text(0.995, -0.01, text, ha="right", va="top", fontsize=6.5, color="0.4")  # below the axes labels
 
 
 def save_figure(fig: plt.Figure, name: str, *, profile: str, info: dict[str, Any]) -> Path:
@@ -72,7 +72,7 @@ def path_with_thumbnails(
     ylabel: str = "P(correct class)",
 ) -> None:
     """A curve (top) with thumbnails of the frames at the marked indices (bottom row), in a gridspec cell."""
-    sub = spec.subgridspec(2, len(marks), height_ratios=[2.2, 1], hspace=0.35)
+    sub = spec.subgridspec(2, len(marks), height_ratios=[2.2, 1], hspace=0.6)
     ax = fig.add_subplot(sub[0, :])
     ax.plot(x, y, "-", color="C0", lw=1.2)
     ax.plot(x[marks], y[marks], "o", color="C3", ms=4)
@@ -87,18 +87,13 @@ def path_with_thumbnails(
         t.set_title(f"{chr(ord('a') + k)}: {y[m]:.2f}", fontsize=7)
 
 
-def marks_at_extremes(y: np.ndarray, n: int = 4) -> list[int]:
-    """Indices worth a thumbnail: the largest rise and drop between neighbours, plus the ends."""
+def marks_at_extremes(y: np.ndarray) -> list[int]:
+    """Frames worth a thumbnail: both sides of the largest one-step rise and of the largest drop."""
+    if len(y) < 2:
+        return [0]
     d = np.diff(y)
-    picks = {
-        0,
-        len(y) - 1,
-        int(np.argmax(d)),
-        int(np.argmax(d)) + 1,
-        int(np.argmin(d)),
-        int(np.argmin(d)) + 1,
-    }
-    return sorted(picks)[: max(n, 2)] if len(picks) > n else sorted(picks)
+    up, down = int(np.argmax(d)), int(np.argmin(d))
+    return sorted({up, up + 1, down, down + 1})
 
 
 def natural_change(ax: plt.Axes, table: pd.DataFrame, frames: torch.Tensor | None = None) -> None:
@@ -115,13 +110,15 @@ def natural_change(ax: plt.Axes, table: pd.DataFrame, frames: torch.Tensor | Non
 def jaggedness_maps(mats: dict[str, pd.DataFrame], jag: pd.DataFrame, xlabel: str) -> plt.Figure:
     """One panel per network: P(correct class) along the path, one row per image (sorted)."""
     use_style()
-    fig, axes = plt.subplots(1, len(mats), figsize=(3.2 * len(mats), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(mats), figsize=(3.9 * len(mats), 3.8), squeeze=False)
     im = None
     for ax, (model, mat) in zip(axes[0], mats.items(), strict=True):
         im = ax.imshow(mat.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
         j = jag.loc[model]
-        ax.set(title=f"{model}\njaggedness {j.jaggedness:.3f} [{j.ci_low:.3f}, {j.ci_high:.3f}]",
-               xlabel=xlabel, ylabel="image (sorted)" if ax is axes[0, 0] else None)  # fmt: skip
+        ax.set_title(
+            f"{model}\njaggedness {j.jaggedness:.3f} [{j.ci_low:.3f}, {j.ci_high:.3f}]", fontsize=8.5
+        )
+        ax.set(xlabel=xlabel, ylabel="image (sorted)" if ax is axes[0, 0] else None)
     fig.colorbar(im, ax=axes[0].tolist(), label="P(correct class)", shrink=0.9)
     return fig
 
@@ -232,7 +229,7 @@ def figure1(
     sides = np.asarray(scale_sides)
     path_with_thumbnails(fig, grid[1], sides, y, scale["frames"], marks_at_extremes(y),
                          title=f"Size increase: {scale['image'].id}", xlabel="shorter side (px)")  # fmt: skip
-    sub = grid[2].subgridspec(2, len(natural_frames), height_ratios=[2.2, 1], hspace=0.35)
+    sub = grid[2].subgridspec(2, len(natural_frames), height_ratios=[2.2, 1], hspace=0.6)
     natural_change(fig.add_subplot(sub[0, :]), natural)
     for k, frame in enumerate(natural_frames):
         t = fig.add_subplot(sub[1, k])

@@ -1,0 +1,197 @@
+"""`make bench`: how fast the evaluation runs, against the model's own forward speed and the naive way.
+
+Printed side by side, one run, same device and batch size:
+  forward   the model alone on pre-built, normalised input tensors (the ceiling), frames/s
+  runner    evaluate_images(): decoded sources -> frames -> forward -> per-pair table, frames/s and pairs/s
+  naive     the official code's way: per pair, PIL paste of each frame, ToTensor, normalise, a batch of two
+plus variants (channels_last, bf16 autocast, torch.compile) with top-1 flips against float32.
+Results go to benchmarks/results/<device>-<model>-<protocol>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import resource
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import config, datasets, evaluate, models, paths, protocols, results
+from .images import SourceImage
+from .protocols import Translation
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _peak_mb(device: torch.device) -> float:
+    """Peak memory so far: CUDA allocator peak on a GPU, process max RSS on the CPU (MB)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def time_forward(
+    model: models.LoadedModel, frames: torch.Tensor, batch_size: int, numerics: evaluate.Numerics
+) -> float:
+    """Seconds for the model alone over frames (M, 3, N, N), pre-normalised, in batches."""
+    x = models.normalize(frames, model.data_config)
+    if numerics.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    module = evaluate._module(model, numerics)
+    autocast = (torch.autocast(x.device.type, dtype=torch.bfloat16) if numerics.bf16
+                else contextlib.nullcontext())  # fmt: skip
+    with torch.inference_mode(), autocast:
+        module(x[:batch_size])  # warm-up (and compilation)
+        _sync(x.device)
+        start = time.perf_counter()
+        for i in range(0, x.shape[0], batch_size):
+            module(x[i : i + batch_size])
+        _sync(x.device)
+    return time.perf_counter() - start
+
+
+def time_runner(model, protocol, images, batch_size, numerics) -> tuple[float, object]:
+    evaluate.evaluate_images(model, protocol, images[:1], batch_size=batch_size, numerics=numerics)  # warm-up
+    _sync(model.device)
+    start = time.perf_counter()
+    table = evaluate.evaluate_images(model, protocol, images, batch_size=batch_size, numerics=numerics)
+    _sync(model.device)
+    return time.perf_counter() - start, table
+
+
+def naive_pairs(
+    model: models.LoadedModel, protocol: Translation, images: Sequence[SourceImage]
+) -> list[tuple]:
+    """The obvious implementation (as the official code): per image a PIL resize, then per pair two PIL
+    pastes into black canvases, ToTensor, normalise, and a forward pass on a batch of two."""
+    cfg = model.data_config
+    n = cfg.input_size
+    mean = torch.tensor(cfg.mean).view(3, 1, 1)
+    std = torch.tensor(cfg.std).view(3, 1, 1)
+    side = protocols.scaled(protocol.side, n)
+    out = []
+    for img in images:
+        pil = Image.fromarray(img.pixels.permute(1, 2, 0).numpy())
+        h, w = img.size
+        size = (side, round(w * side / h)) if h <= w else (round(h * side / w), side)
+        small = pil.resize((size[1], size[0]), Image.BICUBIC)
+        pos = protocol.positions(img, size, n).tolist()
+
+        def frame(y: int, x: int, small=small) -> torch.Tensor:
+            canvas = Image.new("RGB", (n, n))
+            canvas.paste(small, (x, y))
+            t = torch.from_numpy(np.asarray(canvas).copy()).permute(2, 0, 1).float() / 255
+            return (t - mean) / std
+
+        for k in range(len(pos) - 1):
+            batch = torch.stack([frame(*pos[k]), frame(*pos[k + 1])]).to(model.device)
+            with torch.no_grad():
+                p = torch.softmax(model.module(batch), dim=-1)
+            top = int(p[0].argmax())
+            out.append((top, int(p[1].argmax()), float(p[0, top]), float(p[1, top])))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="lite0")
+    ap.add_argument("--untrained", action="store_true", help="random weights (paper networks offline)")
+    ap.add_argument("--images", type=int, default=16)
+    ap.add_argument("--naive-images", type=int, default=4, help="images for the (slow) naive reference")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile on CPU)")
+    args = ap.parse_args(argv)
+    config.set_numerics(0)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if args.device == "auto" else args.device))  # fmt: skip
+    model = models.load(args.model, pretrained=not args.untrained, device=device)
+    images = datasets.load_sample(args.images, seed=0)
+    protocol = Translation(background="black")
+    n, k = model.data_config.input_size, protocols.n_frames(protocol, model.data_config.input_size)
+    frames_total, pairs_total = len(images) * k, len(images) * (k - 1)
+    base = evaluate.Numerics()
+    rows, ref_table = [], None
+    variants = [("float32, channels_last (default)", base),
+                ("float32, NCHW", dataclasses.replace(base, channels_last=False)),
+                ("bf16 autocast, channels_last", dataclasses.replace(base, bf16=True))]  # fmt: skip
+    if args.compile:
+        variants.append(("float32, channels_last, torch.compile", dataclasses.replace(base, compile=True)))
+    prebuilt = protocols.build_frames(protocol, images, n, model.data_config.mean, device).flatten(0, 1)
+    for name, numerics in variants:
+        _reset_peak(device)
+        t_fwd = time_forward(model, prebuilt, args.batch, numerics)
+        t_run, table = time_runner(model, protocol, images, args.batch, numerics)
+        ref_table = table if ref_table is None else ref_table
+        flips = int(((table.top1_a != ref_table.top1_a) | (table.top1_b != ref_table.top1_b)).sum())
+        rows.append({"variant": name, "forward_frames_per_s": frames_total / t_fwd,
+                     "runner_frames_per_s": frames_total / t_run, "runner_pairs_per_s": pairs_total / t_run,
+                     "runner_over_forward": t_fwd / t_run, "top1_flips_vs_float32": flips,
+                     "pairs": pairs_total, "peak_memory_mb": _peak_mb(device)})  # fmt: skip
+    naive_imgs = images[: args.naive_images]
+    start = time.perf_counter()
+    naive = naive_pairs(model, protocol, naive_imgs)
+    t_naive = time.perf_counter() - start
+    naive_pairs_per_s = len(naive) / t_naive
+    ours = ref_table[ref_table.image_id.isin([i.id for i in naive_imgs])]
+    agree = ours.top1_a.tolist() == [r[0] for r in naive] and ours.top1_b.tolist() == [r[1] for r in naive]
+    record = {
+        "device": results.device_name(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "model": model.label, "protocol": protocol.name, "canvas": n, "batch": args.batch,
+        "images": len(images), "frames_per_image": k, "variants": rows,
+        "naive": {"images": len(naive_imgs), "pairs_per_s": naive_pairs_per_s,
+                  "top1_agrees_with_runner": agree,
+                  "max_abs_p_diff": float(np.abs(ours.p_top_a.to_numpy() - [r[2] for r in naive]).max())},
+        "runner_speedup_over_naive": rows[0]["runner_pairs_per_s"] / naive_pairs_per_s,
+        "git": results.git_revision(), "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }  # fmt: skip
+    _print(record)
+    out = paths.project_root() / "benchmarks" / "results"
+    slug = "".join(c if c.isalnum() else "-" for c in f"{device.type}-{record['device']}")[:60]
+    path = out / f"{slug}-{args.model}-{protocol.name}.json"
+    results.atomic_write_text(path, json.dumps(record, indent=1))
+    print(f"\nwritten: {path.relative_to(paths.project_root())}")
+    return record
+
+
+def _print(r: dict) -> None:
+    print(f"device: {r['device']} | torch {r['torch']} | {r['threads']} threads")
+    print(f"model {r['model']} | protocol {r['protocol']} | canvas {r['canvas']} | batch {r['batch']} | "
+          f"{r['images']} images x {r['frames_per_image']} frames")  # fmt: skip
+    print(
+        f"{'variant':40s} {'forward fr/s':>12s} {'runner fr/s':>12s} {'ratio':>6s} {'flips':>6s} {'MB':>8s}"
+    )
+    for v in r["variants"]:
+        print(
+            f"{v['variant']:40s} {v['forward_frames_per_s']:12.1f} {v['runner_frames_per_s']:12.1f} "
+            f"{v['runner_over_forward']:6.2f} {v['top1_flips_vs_float32']:6d} {v['peak_memory_mb']:8.0f}"
+        )
+    nv, default = r["naive"], r["variants"][0]
+    print(
+        f"naive (PIL paste per frame, batch of two): {nv['pairs_per_s']:.1f} pairs/s on {nv['images']} images"
+    )
+    print(
+        f"runner: {default['runner_pairs_per_s']:.1f} pairs/s, speed-up x{r['runner_speedup_over_naive']:.1f}"
+    )
+    print(
+        f"naive vs runner (PIL vs torch resize of the source): top-1 agrees {nv['top1_agrees_with_runner']}, "
+        f"max |dp| {nv['max_abs_p_diff']:.2e}"
+    )
+
+
+if __name__ == "__main__":
+    main()

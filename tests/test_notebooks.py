@@ -1,0 +1,41 @@
+"""Every notebook runs in the smoke profile and writes its figures; committed notebooks carry no outputs."""
+
+import json
+import time
+
+import nbformat
+import pytest
+from invariance import build, paths
+
+NOTEBOOKS = build.notebooks()
+
+
+def test_there_are_six_numbered_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_notebook_is_clean(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "strip outputs before committing"
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and 'profile = "default"' in params[0].source
+    # notebooks stay thin: no function definitions, no loops (those belong in the library)
+    assert not any(
+        line.lstrip().startswith(("def ", "for ", "while ")) for c in code for line in c.source.splitlines()
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_smoke_profile(path, tmp_path):
+    started = time.time()
+    build.run_notebook(path, "smoke", tmp_path)
+    figures = paths.figures_dir("smoke")
+    made = [p for p in figures.glob(f"{path.stem[:2]}_*.png") if p.stat().st_mtime >= started - 1]
+    assert made, f"{path.name} wrote no figure to {figures}"
+    for png in made:
+        assert png.with_suffix(".pdf").exists()
+        prov = json.loads(png.with_suffix(".json").read_text())
+        assert prov["profile"] == "smoke" and prov["config"]["settings"]["profile"] == "smoke"
