@@ -27,13 +27,23 @@ STYLE = {
 }
 
 
+LABELS = {"p_top1_change": "P(top-1 change)", "mac": "MAC (top class of frame k)",
+          "mac_true": "change of P(correct class)", "accuracy": "accuracy (first frames)"}  # fmt: skip
+
+
+def label(metric: str) -> str:
+    return LABELS.get(metric, metric.replace("_", " "))
+
+
 def use_style() -> None:
     plt.rcParams.update(STYLE)
 
 
 def stamp(fig: plt.Figure, text: str) -> None:
     """Small grey footer naming networks, image count and profile (and 'untrained'/'synthetic' labels)."""
-    fig.text(0.995, -0.01, text, ha="right", va="top", fontsize=6.5, color="0.4")  # below the axes labels
+    # Placed under everything already drawn (tick labels and axis labels stick out below the axes).
+    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
+    fig.text(0.995, bottom - 0.01, text, ha="right", va="top", fontsize=6.5, color="0.4")
 
 
 def save_figure(fig: plt.Figure, name: str, *, profile: str, info: dict[str, Any]) -> Path:
@@ -155,7 +165,7 @@ def metric_bars(summary: pd.DataFrame, metrics: list[str], order: list[str]) -> 
             ax.bar(x, s.value, width, label=model, color=f"C{i}")
             ax.errorbar(x, s.value, yerr=[s.value - s.ci_low, s.ci_high - s.value], fmt="none", ecolor="k",
                         lw=0.8, capsize=2)  # fmt: skip
-        ax.set(xticks=np.arange(len(order)), xticklabels=order, title=metric.replace("_", " "))
+        ax.set(xticks=np.arange(len(order)), xticklabels=order, title=label(metric))
     axes[0, 0].legend(fontsize=7)
     return fig
 
@@ -191,7 +201,7 @@ def position_histograms(panels: dict[str, pd.DataFrame], bins: int = 20) -> plt.
         ax.invert_yaxis()
         ax.set_ylabel("centre y / height")
         axes[1, i].hist(t["size"], bins=30, range=(0, 1.5), density=True, color=f"C{i}")
-        axes[1, i].set(xlabel="object size: sqrt(box area / image area)", ylabel="density")
+        axes[1, i].set(xlabel="object size: sqrt(box area / image (or crop) area)", ylabel="density")
     return fig
 
 
@@ -210,7 +220,7 @@ def placement_maps(summary: pd.DataFrame, metric: str = "p_top1_change") -> plt.
             ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7)
         ax.set(title=f"embedded side {side} px", xticks=[], yticks=[], xlabel="left ... right",
                ylabel="top ... bottom")  # fmt: skip
-    fig.colorbar(im, ax=axes[0].tolist(), label=metric.replace("_", " "), shrink=0.9)
+    fig.colorbar(im, ax=axes[0].tolist(), label=label(metric), shrink=0.9)
     return fig
 
 

@@ -21,7 +21,12 @@ PROFILES = ("smoke", "default", "paper")
 _BASE: dict[str, dict[str, Any]] = {
     "smoke": {"models": ("lite0",), "n_images": 3, "batch_size": 32},
     "default": {"models": ("lite0", "lite1", "lite2"), "n_images": 100, "batch_size": 32},
-    "paper": {"models": ("vgg16", "resnet50", "inception_resnet_v2"), "n_images": 1000, "batch_size": 128},
+    "paper": {
+        "models": ("vgg16", "resnet50", "inception_resnet_v2"),
+        "n_images": 1000,
+        "batch_size": 128,
+        "device": "auto",
+    },
 }
 
 # Per notebook and profile: the values that differ from _BASE. Image counts in `default` are chosen so
