@@ -112,30 +112,40 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ap.add_argument("--untrained", action="store_true", help="random weights (paper networks offline)")
     ap.add_argument("--images", type=int, default=16)
     ap.add_argument("--naive-images", type=int, default=4, help="images for the (slow) naive reference")
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=None, help="default: the device's (evaluate.DEFAULT_BATCH)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile on CPU)")
+    ap.add_argument("--repeats", type=int, default=3, help="timings are the best of this many runs")
     args = ap.parse_args(argv)
     config.set_numerics(0)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if args.device == "auto" else args.device))  # fmt: skip
     model = models.load(args.model, pretrained=not args.untrained, device=device)
+    batch = args.batch or evaluate.default_batch_size(device)
     images = datasets.load_sample(args.images, seed=0)
     protocol = Translation(background="black")
     n, k = model.data_config.input_size, protocols.n_frames(protocol, model.data_config.input_size)
     frames_total, pairs_total = len(images) * k, len(images) * (k - 1)
     base = evaluate.Numerics()
     rows, ref_table = [], None
-    variants = [("float32, channels_last (default)", base),
-                ("float32, NCHW", dataclasses.replace(base, channels_last=False)),
-                ("bf16 autocast, channels_last", dataclasses.replace(base, bf16=True))]  # fmt: skip
+    variants = [
+        (f"float32, channels_last, batch {batch} (default)", base, batch),
+        ("float32, channels_last, batch 64", base, 64),
+        (f"float32, NCHW, batch {batch}", dataclasses.replace(base, channels_last=False), batch),
+        (f"bf16 autocast, channels_last, batch {batch}", dataclasses.replace(base, bf16=True), batch),
+    ]
     if args.compile:
-        variants.append(("float32, channels_last, torch.compile", dataclasses.replace(base, compile=True)))
+        variants.append((f"float32, channels_last, compile, batch {batch}",
+                         dataclasses.replace(base, compile=True), batch))  # fmt: skip
     prebuilt = protocols.build_frames(protocol, images, n, model.data_config.mean, device).flatten(0, 1)
-    for name, numerics in variants:
+    for name, numerics, b in variants:
         _reset_peak(device)
-        t_fwd = time_forward(model, prebuilt, args.batch, numerics)
-        t_run, table = time_runner(model, protocol, images, args.batch, numerics)
+        # Best of several runs, forward and runner alternating, so that CPU noise hits both alike.
+        t_fwd, t_run = float("inf"), float("inf")
+        for _ in range(args.repeats):
+            t_fwd = min(t_fwd, time_forward(model, prebuilt, b, numerics))
+            t, table = time_runner(model, protocol, images, b, numerics)
+            t_run = min(t_run, t)
         ref_table = table if ref_table is None else ref_table
         flips = int(((table.top1_a != ref_table.top1_a) | (table.top1_b != ref_table.top1_b)).sum())
         rows.append({"variant": name, "forward_frames_per_s": frames_total / t_fwd,
@@ -143,16 +153,18 @@ def main(argv: Sequence[str] | None = None) -> dict:
                      "runner_over_forward": t_fwd / t_run, "top1_flips_vs_float32": flips,
                      "pairs": pairs_total, "peak_memory_mb": _peak_mb(device)})  # fmt: skip
     naive_imgs = images[: args.naive_images]
-    start = time.perf_counter()
-    naive = naive_pairs(model, protocol, naive_imgs)
-    t_naive = time.perf_counter() - start
+    t_naive = float("inf")
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        naive = naive_pairs(model, protocol, naive_imgs)
+        t_naive = min(t_naive, time.perf_counter() - start)
     naive_pairs_per_s = len(naive) / t_naive
     ours = ref_table[ref_table.image_id.isin([i.id for i in naive_imgs])]
     agree = ours.top1_a.tolist() == [r[0] for r in naive] and ours.top1_b.tolist() == [r[1] for r in naive]
     record = {
         "device": results.device_name(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "model": model.label, "protocol": protocol.name, "canvas": n, "batch": args.batch,
-        "images": len(images), "frames_per_image": k, "variants": rows,
+        "model": model.label, "protocol": protocol.name, "canvas": n, "batch": batch,
+        "images": len(images), "frames_per_image": k, "repeats": args.repeats, "variants": rows,
         "naive": {"images": len(naive_imgs), "pairs_per_s": naive_pairs_per_s,
                   "top1_agrees_with_runner": agree,
                   "max_abs_p_diff": float(np.abs(ours.p_top_a.to_numpy() - [r[2] for r in naive]).max())},
@@ -170,14 +182,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 def _print(r: dict) -> None:
     print(f"device: {r['device']} | torch {r['torch']} | {r['threads']} threads")
-    print(f"model {r['model']} | protocol {r['protocol']} | canvas {r['canvas']} | batch {r['batch']} | "
-          f"{r['images']} images x {r['frames_per_image']} frames")  # fmt: skip
+    print(f"model {r['model']} | protocol {r['protocol']} | canvas {r['canvas']} | "
+          f"default batch {r['batch']} | {r['images']} images x {r['frames_per_image']} frames")  # fmt: skip
     print(
-        f"{'variant':40s} {'forward fr/s':>12s} {'runner fr/s':>12s} {'ratio':>6s} {'flips':>6s} {'MB':>8s}"
+        f"{'variant':46s} {'forward fr/s':>12s} {'runner fr/s':>12s} {'ratio':>6s} {'flips':>6s} {'MB':>8s}"
     )
     for v in r["variants"]:
         print(
-            f"{v['variant']:40s} {v['forward_frames_per_s']:12.1f} {v['runner_frames_per_s']:12.1f} "
+            f"{v['variant']:46s} {v['forward_frames_per_s']:12.1f} {v['runner_frames_per_s']:12.1f} "
             f"{v['runner_over_forward']:6.2f} {v['top1_flips_vs_float32']:6d} {v['peak_memory_mb']:8.0f}"
         )
     nv, default = r["naive"], r["variants"][0]

@@ -44,6 +44,15 @@ class Numerics:
 
 _COMPILED: dict[int, torch.nn.Module] = {}
 
+# Measured with `make bench` (README, "Speed"): on a 2-core CPU small batches run fastest (EfficientNet-Lite0
+# 75-90 frames/s at 2-9 frames per batch, 58 at 64; Lite2 45 vs 23), while a GPU wants large batches.
+DEFAULT_BATCH = {"cpu": 8, "cuda": 256}
+
+
+def default_batch_size(device: torch.device | str) -> int:
+    """The measured-fastest batch size for a device type (results do not depend on it)."""
+    return DEFAULT_BATCH.get(torch.device(device).type, 64)
+
 
 def _module(model: LoadedModel, numerics: Numerics) -> torch.nn.Module:
     if not numerics.compile:
@@ -55,14 +64,15 @@ def _module(model: LoadedModel, numerics: Numerics) -> torch.nn.Module:
 
 
 def forward_probs(
-    model: LoadedModel, frames: torch.Tensor, batch_size: int = 64, numerics: Numerics = Numerics()
+    model: LoadedModel, frames: torch.Tensor, batch_size: int | None = None, numerics: Numerics = Numerics()
 ) -> torch.Tensor:
     """Softmax outputs (M, C) float32 for frames (M, 3, N, N) in [0, 1], on the frames' device.
 
-    On CUDA out-of-memory the batch is halved and the run goes on.
+    batch_size None: the device's default. On CUDA out-of-memory the batch is halved and the run goes on.
     """
     module = _module(model, numerics)
     device = frames.device
+    batch_size = batch_size or default_batch_size(device)
     out = []
     start = 0
     while start < frames.shape[0]:
@@ -119,12 +129,13 @@ def evaluate_images(
     protocol: Protocol,
     images: Sequence[SourceImage],
     *,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     numerics: Numerics = Numerics(),
     progress: tqdm | None = None,
 ) -> pd.DataFrame:
     """The per-pair table for images, computed now (no cache). Frames are built per group of images
-    so that about batch_size frames exist at a time."""
+    so that about batch_size frames exist at a time (batch_size None: the device's default)."""
+    batch_size = batch_size or default_batch_size(model.device)
     canvas = model.data_config.input_size
     per_step = max(1, batch_size // n_frames(protocol, canvas))
     parts = []
@@ -144,7 +155,7 @@ def run(
     protocol: Protocol,
     images: Sequence[SourceImage],
     *,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     numerics: Numerics = Numerics(),
     cache: bool = True,
     chunk_images: int = 50,
@@ -202,7 +213,7 @@ def center_crop_frames(model: LoadedModel, images: Sequence[SourceImage]) -> tor
     return torch.stack(out)
 
 
-def clean_accuracy(model: LoadedModel, images: Sequence[SourceImage], batch_size: int = 64) -> float:
+def clean_accuracy(model: LoadedModel, images: Sequence[SourceImage], batch_size: int = 32) -> float:
     """Top-1 accuracy with the standard centre-crop preprocessing (the weights' own test protocol)."""
     hits = 0
     for i in range(0, len(images), batch_size):

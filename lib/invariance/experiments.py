@@ -49,7 +49,7 @@ def run_grid(
     conditions: Mapping[str, Protocol],
     images: Sequence[SourceImage],
     *,
-    batch_size: int = 32,
+    batch_size: int | None = None,
 ) -> dict[tuple[str, str], pd.DataFrame]:
     """Pair tables for every network x condition: {(model label, condition name): table}."""
     return {(m.label, name): evaluate.run(m, p, images, batch_size=batch_size)
@@ -222,7 +222,11 @@ def jumpiest_examples(
 
 
 def run_path(
-    models: Sequence[LoadedModel], path: Protocol, images: Sequence[SourceImage], *, batch_size: int = 32
+    models: Sequence[LoadedModel],
+    path: Protocol,
+    images: Sequence[SourceImage],
+    *,
+    batch_size: int | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Pair tables of one path protocol for every network: {model label: table}."""
     grid = run_grid(models, {"path": path}, images, batch_size=batch_size)

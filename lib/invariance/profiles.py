@@ -19,8 +19,8 @@ from .images import SourceImage
 PROFILES = ("smoke", "default", "paper")
 
 _BASE: dict[str, dict[str, Any]] = {
-    "smoke": {"models": ("lite0",), "n_images": 3, "batch_size": 32},
-    "default": {"models": ("lite0", "lite1", "lite2"), "n_images": 100, "batch_size": 32},
+    "smoke": {"models": ("lite0",), "n_images": 3},
+    "default": {"models": ("lite0", "lite1", "lite2"), "n_images": 100},
     "paper": {
         "models": ("vgg16", "resnet50", "inception_resnet_v2"),
         "n_images": 1000,
@@ -80,7 +80,7 @@ class Settings:
     n_images: int | None
     seed: int = 0
     device: str = "cpu"
-    batch_size: int = 32
+    batch_size: int | None = None  # None: the device's measured default (evaluate.DEFAULT_BATCH)
     pretrained: bool = True
     val_dir: str | None = None
     extra: tuple[tuple[str, Any], ...] = field(default=())
