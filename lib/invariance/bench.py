@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="lite0")
     ap.add_argument("--untrained", action="store_true", help="random weights (paper networks offline)")
-    ap.add_argument("--images", type=int, default=16)
+    ap.add_argument("--images", type=int, default=24)
     ap.add_argument("--naive-images", type=int, default=4, help="images for the (slow) naive reference")
     ap.add_argument("--batch", type=int, default=None, help="default: the device's (evaluate.DEFAULT_BATCH)")
     ap.add_argument("--device", default="auto")

@@ -282,3 +282,48 @@ def typical_vs_atypical(placements: pd.DataFrame) -> pd.DataFrame:
         agg = part.groupby(["model", "metric"]).value.mean().unstack("metric")
         rows.append(agg[["p_top1_change", "accuracy"]].assign(placement=label))
     return pd.concat(rows).reset_index().set_index(["model", "placement"]).sort_index()
+
+
+def _cached(slug: str, key: dict, compute) -> pd.DataFrame:
+    """A small table computed once per key (see `results`): warm notebook runs skip the work."""
+    from . import results
+
+    return results.cached_table(slug, key, [None], lambda _: compute(), chunk_size=1)
+
+
+def stage_invariance_table(models: Sequence[LoadedModel], protocol: Protocol, images: Sequence[SourceImage]):
+    """aliasing.stage_invariance for every network, one long table (cached)."""
+    from . import aliasing
+
+    ids = [img.id for img in images]
+    tables = []
+    for m in models:
+        key = {"model": m.cache_key(), "protocol": protocol, "images": ids, "what": "stages"}
+        tables.append(
+            _cached(f"{m.name}-stages", key, lambda m=m: aliasing.stage_invariance(m, protocol, images))
+        )
+    return pd.concat(tables, ignore_index=True)
+
+
+def periodicity_checks(models: Sequence[LoadedModel], images: Sequence[SourceImage], shifts: Sequence[int]):
+    """aliasing.shift_periodicity for every network: {model label: table} (cached)."""
+    from . import aliasing
+
+    ids = [img.id for img in images]
+    checks = {}
+    for m in models:
+        key = {"model": m.cache_key(), "images": ids, "shifts": list(shifts), "what": "circular periodicity"}
+        checks[m.label] = _cached(
+            f"{m.name}-periodicity", key, lambda m=m: aliasing.shift_periodicity(m, images, shifts)
+        )
+    return checks
+
+
+def periodicity_summary(checks: Mapping[str, pd.DataFrame], stride: int = 32) -> pd.DataFrame:
+    """Per network: the largest logit change at multiples of the stride, and the smallest elsewhere."""
+    rows = []
+    for model, t in checks.items():
+        on = t["shift"] % stride == 0
+        rows.append({"model": model, f"max at multiples of {stride}": t.max_abs_logit_diff[on].max(),
+                     "min at other shifts": t.max_abs_logit_diff[~on & (t["shift"] > 0)].min()})  # fmt: skip
+    return pd.DataFrame(rows).set_index("model")

@@ -95,3 +95,16 @@ def compare_sweep(summary: pd.DataFrame) -> pd.DataFrame:
                      "p at largest scale": s.value.iloc[-1]})  # fmt: skip
     print("Official code (no published numbers): U-shaped curves, most stable at typical scales.")
     return pd.DataFrame(rows).set_index(["model", "variant"]).round(3)
+
+
+def compare_stages(stages: pd.DataFrame) -> pd.DataFrame:
+    """Early vs deep stages: the paper says early layers are nearly invariant and deep ones are not."""
+    rows = []
+    for model, t in stages.groupby("model", sort=False):
+        t = t.sort_values("stride")
+        rows.append({"model": model, "first stage": t.change.iloc[0], "last stage": t.change.iloc[-1],
+                     "grows with depth": bool((t.change.diff().dropna() >= 0).all())})  # fmt: skip
+    print(
+        "Paper: pooled features of early layers are nearly invariant to one-pixel shifts, of deep layers not."
+    )
+    return pd.DataFrame(rows).set_index("model").round(4)

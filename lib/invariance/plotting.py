@@ -259,3 +259,51 @@ def path_examples(examples: list[dict], xlabel: str = "shift (px)") -> plt.Figur
         path_with_thumbnails(fig, cell, np.arange(len(y)), y, ex["frames"], marks_at_extremes(y),
                              title=ex["image"].id[:28], xlabel=xlabel)  # fmt: skip
     return fig
+
+
+def sampling_toy(curves: pd.DataFrame) -> plt.Figure:
+    """The 1-D toy: relative change of the globally pooled output against sub-pixel input shifts."""
+    use_style()
+    fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    for i, (variant, c) in enumerate(curves.groupby("variant", sort=False)):
+        ax.plot(c["shift"], c.pooled, "-", lw=1.4, color=f"C{i}", label=variant)
+    ax.axhline(0, color="0.6", lw=0.6)
+    ax.set(xlabel="input shift (samples; subsampling stride 2)",
+           ylabel="change of pooled output\n(/ output magnitude)",
+           title="1-D toy: conv -> (ReLU) -> (blur) -> subsample -> sum (SYNTHETIC signal)")  # fmt: skip
+    ax.legend(fontsize=7)
+    return fig
+
+
+def periodicity(checks: dict[str, pd.DataFrame], stride: int = 32) -> plt.Figure:
+    """Max |logit change| under circular shifts, with circular padding, log scale; multiples of the total
+    stride marked."""
+    use_style()
+    fig, ax = plt.subplots(figsize=(6.2, 3.2))
+    for i, (model, t) in enumerate(checks.items()):
+        ax.semilogy(
+            t["shift"], t.max_abs_logit_diff.clip(lower=1e-9), "o-", ms=2.5, lw=1, color=f"C{i}", label=model
+        )
+    top = max(float(t["shift"].max()) for t in checks.values())
+    for m in range(stride, int(top) + 1, stride):
+        ax.axvline(m, color="0.7", ls="--", lw=0.8)
+    ax.set(xlabel="diagonal circular shift (px)", ylabel="max |logit change|",
+           title=f"Circular padding: invariant exactly at multiples of {stride}")  # fmt: skip
+    ax.legend(fontsize=7)
+    return fig
+
+
+def stage_curves(table: pd.DataFrame) -> plt.Figure:
+    """Normalised change of globally pooled stage features under one-pixel shifts, against stage stride."""
+    use_style()
+    fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    for i, (model, t) in enumerate(table.groupby("model", sort=False)):
+        err = [t.change - t.ci_low, t.ci_high - t.change]
+        ax.errorbar(
+            t.stride, t.change, yerr=err, fmt="o-", ms=3, lw=1.2, capsize=2, color=f"C{i}", label=model
+        )
+    ax.set_xscale("log", base=2)
+    ax.set(xlabel="total stride of the stage", ylabel="||f(x) - f(shifted x)|| / ||f||",
+           title="Globally pooled features, one-pixel shifts")  # fmt: skip
+    ax.legend(fontsize=7)
+    return fig

@@ -66,6 +66,16 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
         "paper": {"models": ("resnet50",), "n_images": 200, "grid": 5, "sides": (60, 100, 140),
                   "n_boxes": None},
     },
+    "07_sampling_theorem": {
+        "smoke": {"n_images": 2, "architectures": ("resnet50",), "architectures_pretrained": False,
+                  "periodicity_images": 1, "shifts": (0, 1, 2, 16, 31, 32, 33)},
+        "default": {"n_images": 30, "architectures": ("resnet50", "vgg16"), "architectures_pretrained": False,
+                    "periodicity_images": 4,
+                    "shifts": (*range(0, 9), 12, 16, 24, 31, 32, 33, 40, 48, 56, 63, 64)},
+        "paper": {"models": ("vgg16", "resnet50", "inception_resnet_v2"), "n_images": 200,
+                  "architectures": ("resnet50",), "architectures_pretrained": True,
+                  "periodicity_images": 16, "shifts": tuple(range(0, 65))},
+    },
 }  # fmt: skip
 
 
@@ -139,3 +149,11 @@ def load_images(s: Settings) -> list[SourceImage]:
 
 def load_models(s: Settings) -> list[models.LoadedModel]:
     return [models.load(name, pretrained=s.pretrained, device=s.device) for name in s.models]
+
+
+def load_architectures(s: Settings) -> list[models.LoadedModel]:
+    """The paper's architectures of a notebook: random weights offline (labelled untrained), pretrained in
+    the paper profile."""
+    return [
+        models.load(name, pretrained=s.architectures_pretrained, device=s.device) for name in s.architectures
+    ]
