@@ -327,3 +327,38 @@ def periodicity_summary(checks: Mapping[str, pd.DataFrame], stride: int = 32) ->
         rows.append({"model": model, f"max at multiples of {stride}": t.max_abs_logit_diff[on].max(),
                      "min at other shifts": t.max_abs_logit_diff[~on & (t["shift"] > 0)].min()})  # fmt: skip
     return pd.DataFrame(rows).set_index("model")
+
+
+def typicality_tables(
+    models: Sequence[LoadedModel],
+    protocol: Protocol,
+    images: Sequence[SourceImage],
+    reference: Sequence[SourceImage],
+    k: int = 10,
+) -> dict[str, pd.DataFrame]:
+    """typicality.frame_typicality per network (cached): {model label: table}."""
+    from . import typicality
+
+    out = {}
+    for m in models:
+        key = {"model": m.cache_key(), "protocol": protocol, "images": [i.id for i in images],
+               "reference": [r.id for r in reference], "k": k, "what": "typicality"}  # fmt: skip
+
+        def compute(m=m):
+            return typicality.frame_typicality(m, protocol, images, reference, k)
+
+        out[m.label] = _cached(f"{m.name}-typicality", key, compute)
+    return out
+
+
+def typicality_summary(
+    pairs: Mapping[tuple[str, str], pd.DataFrame], typ: Mapping[str, pd.DataFrame], bins: int
+) -> pd.DataFrame:
+    """Per network: metrics per typicality bin (long table with a model column) and the rank correlation."""
+    from . import typicality
+
+    rows = []
+    for (model, _), table in pairs.items():
+        b = typicality.by_typicality(table, typ[model], bins=bins).reset_index()
+        rows.append(b.assign(model=model, spearman=typicality.rank_correlation(table, typ[model])))
+    return pd.concat(rows, ignore_index=True)

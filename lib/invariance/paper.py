@@ -108,3 +108,20 @@ def compare_stages(stages: pd.DataFrame) -> pd.DataFrame:
         "Paper: pooled features of early layers are nearly invariant to one-pixel shifts, of deep layers not."
     )
     return pd.DataFrame(rows).set_index("model").round(4)
+
+
+def compare_typicality(summary: pd.DataFrame) -> pd.DataFrame:
+    """P(top-1 change) in the least and the most typical bin, and the rank correlation, per network."""
+    rows = []
+    for model, t in summary.groupby("model", sort=False):
+        t = t.sort_values("bin")
+        rows.append(
+            {
+                "model": model,
+                "least typical bin": t.p_top1_change.iloc[0],
+                "most typical bin": t.p_top1_change.iloc[-1],
+                "spearman (typicality, change)": t.spearman.iloc[0],
+            }
+        )
+    print("Paper (Section 5): invariance is learned for typical images only: P(top-1 change) falls with it.")
+    return pd.DataFrame(rows).set_index("model").round(3)

@@ -307,3 +307,20 @@ def stage_curves(table: pd.DataFrame) -> plt.Figure:
            title="Globally pooled features, one-pixel shifts")  # fmt: skip
     ax.legend(fontsize=7)
     return fig
+
+
+def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
+    """P(top-1 change) and accuracy per typicality bin (quantiles of images), one line per network."""
+    use_style()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
+    for i, (model, t) in enumerate(summary.groupby("model", sort=False)):
+        x = (t.typicality_from + t.typicality_to) / 2
+        for ax, metric in zip(axes, ["p_top1_change", "accuracy"], strict=True):
+            err = [t[metric] - t[f"{metric}_low"], t[f"{metric}_high"] - t[metric]]
+            ax.errorbar(x, t[metric], yerr=err, fmt="o-", ms=3, capsize=2, color=f"C{i}",
+                        label=f"{model} (Spearman {t.spearman.iloc[0]:+.2f})")  # fmt: skip
+            ax.set(
+                xlabel="typicality: mean cosine similarity to 10 nearest sample photos", title=label(metric)
+            )
+    axes[0].legend(fontsize=7)
+    return fig

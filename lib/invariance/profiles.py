@@ -76,6 +76,11 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
                   "architectures": ("resnet50",), "architectures_pretrained": True,
                   "periodicity_images": 16, "shifts": tuple(range(0, 65))},
     },
+    "08_typicality": {
+        "smoke": {"n_images": 4, "n_reference": 20, "bins": 2, "steps": 2},
+        "default": {"n_images": 100, "n_reference": None, "bins": 4, "steps": 8},
+        "paper": {"n_reference": None, "bins": 5, "steps": 8},
+    },
 }  # fmt: skip
 
 

@@ -1,0 +1,96 @@
+"""Does invariance hold only for typical images? (paper, Section 5; claim 3)
+
+The paper measures typicality as the perceptual similarity of an image to its 10 nearest training images.
+Offline there is no ImageNet training set, so here [ours]: typicality of a test frame = mean cosine
+similarity of the network's penultimate (globally pooled) features to its k = 10 nearest neighbours among
+the 1,000 natural sample photos (standard centre crop; the image's own photo excluded). Embedded frames
+that look like natural photos to the network score high, odd ones low.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import evaluate, metrics, protocols
+from .images import SourceImage
+from .models import LoadedModel, normalize
+
+
+def penultimate(model: LoadedModel, frames: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
+    """L2-normalised pre-logit features (M, C) of frames (M, 3, N, N) in [0, 1] (timm forward_head)."""
+    out = []
+    with torch.inference_mode():
+        for i in range(0, frames.shape[0], batch_size):
+            x = normalize(frames[i : i + batch_size], model.data_config)
+            feats = model.module.forward_head(model.module.forward_features(x), pre_logits=True)
+            out.append(torch.nn.functional.normalize(feats.flatten(1).float(), dim=1))
+    return torch.cat(out)
+
+
+def knn_similarity(
+    query: torch.Tensor, reference: torch.Tensor, k: int, exclude: Sequence[int] | None = None
+):
+    """Mean cosine similarity of each query row (Q, C) to its k nearest reference rows (R, C), both
+    normalised; exclude[i] = a reference index to leave out for query i (-1: none). Returns (Q,)."""
+    sim = query @ reference.T
+    if exclude is not None:
+        rows = torch.arange(len(query))
+        idx = torch.as_tensor(exclude)
+        keep = idx >= 0
+        sim[rows[keep], idx[keep]] = -float("inf")
+    return sim.topk(k, dim=1).values.mean(dim=1)
+
+
+def frame_typicality(
+    model: LoadedModel,
+    protocol: protocols.Protocol,
+    images: Sequence[SourceImage],
+    reference: Sequence[SourceImage],
+    k: int = 10,
+) -> pd.DataFrame:
+    """Typicality of each image's first frame under the protocol, and of its plain centre crop.
+
+    Columns: image_id, typicality (embedded first frame), typicality_photo (the centre crop itself)."""
+    canvas = model.data_config.input_size
+    ref = penultimate(model, torch.cat([evaluate.center_crop_frames(model, reference[i : i + 32])
+                                        for i in range(0, len(reference), 32)]))  # fmt: skip
+    ref_index = {img.id: i for i, img in enumerate(reference)}
+    exclude = [ref_index.get(img.id, -1) for img in images]
+    first = torch.stack([protocols.build_frames(protocol, [img], canvas, model.data_config.mean)[0, 0]
+                         for img in images])  # fmt: skip
+    photos = evaluate.center_crop_frames(model, images)
+    return pd.DataFrame({
+        "image_id": [img.id for img in images],
+        "typicality": knn_similarity(penultimate(model, first), ref, k, exclude).numpy(),
+        "typicality_photo": knn_similarity(penultimate(model, photos), ref, k, exclude).numpy(),
+    })  # fmt: skip
+
+
+def by_typicality(pairs: pd.DataFrame, typ: pd.DataFrame, bins: int = 4, n_boot: int = 1000) -> pd.DataFrame:
+    """P(top-1 change), MAC and accuracy per typicality quantile bin (of images), 95% CIs over images."""
+    t = pairs.merge(typ, on="image_id", validate="many_to_one")
+    per_image = typ.set_index("image_id").typicality
+    edges = per_image.quantile(np.linspace(0, 1, bins + 1)).to_numpy()
+    image_bin = pd.Series(np.clip(np.searchsorted(edges, per_image, side="right") - 1, 0, bins - 1),
+                          index=per_image.index)  # fmt: skip
+    t["bin"] = t.image_id.map(image_bin)
+    rows = []
+    for b, part in t.groupby("bin"):
+        row = {"bin": int(b), "typicality_from": edges[b], "typicality_to": edges[b + 1],
+               "images": part.image_id.nunique()}  # fmt: skip
+        for name in ("p_top1_change", "mac", "accuracy"):
+            v, lo, hi = metrics.bootstrap_ci(metrics.PAIR_METRICS[name](part), part.image_id, n_boot=n_boot)
+            row.update({name: v, f"{name}_low": lo, f"{name}_high": hi})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("bin")
+
+
+def rank_correlation(pairs: pd.DataFrame, typ: pd.DataFrame) -> float:
+    """Spearman correlation, over images, of typicality and the image's P(top-1 change)."""
+    change = (pairs.top1_a != pairs.top1_b).groupby(pairs.image_id).mean().rename("change")
+    joined = typ.set_index("image_id").join(change, how="inner")
+    return float(joined.typicality.corr(joined.change, method="spearman"))

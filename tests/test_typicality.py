@@ -1,0 +1,27 @@
+"""Typicality helpers on hand-made features and tables."""
+
+import pandas as pd
+import pytest
+import torch
+from invariance import typicality
+
+
+def test_knn_similarity_excludes_self():
+    ref = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]), dim=1)
+    query = ref[:1].clone()
+    assert typicality.knn_similarity(query, ref, k=1).item() == pytest.approx(1.0)
+    assert typicality.knn_similarity(query, ref, k=1, exclude=[0]).item() == pytest.approx(0.8)
+    assert typicality.knn_similarity(query, ref, k=2, exclude=[0]).item() == pytest.approx(0.4)
+
+
+def test_by_typicality_bins_and_correlation():
+    ids = [f"i{j}" for j in range(4)]
+    typ = pd.DataFrame({"image_id": ids, "typicality": [0.1, 0.2, 0.3, 0.4]})
+    pairs = pd.DataFrame({"image_id": ids * 2, "label": [0] * 8, "top1_a": [0] * 8,
+                          "top1_b": [1, 1, 0, 0, 1, 0, 0, 0],  # i0 changes twice, i1 once, others never
+                          "p_top_a": [0.5] * 8, "p_top_b": [0.4] * 8})  # fmt: skip
+    pairs = pairs.sort_values("image_id", kind="stable")
+    b = typicality.by_typicality(pairs, typ, bins=2, n_boot=100)
+    assert b.images.tolist() == [2, 2]
+    assert b.p_top1_change.tolist() == pytest.approx([0.75, 0.0])
+    assert typicality.rank_correlation(pairs, typ) < -0.9
