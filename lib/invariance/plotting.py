@@ -312,7 +312,7 @@ def stage_curves(table: pd.DataFrame) -> plt.Figure:
 def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
     """P(top-1 change) and accuracy per typicality bin (quantiles of images), one line per network."""
     use_style()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     for i, (model, t) in enumerate(summary.groupby("model", sort=False)):
         x = (t.typicality_from + t.typicality_to) / 2
         for ax, metric in zip(axes, ["p_top1_change", "accuracy"], strict=True):
