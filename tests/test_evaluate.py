@@ -83,3 +83,20 @@ def test_center_crop_frames_geometry(lite0):
     assert frames.shape == (1, 3, 224, 224)
     full = transforms.resize_shorter(to_float(img.pixels), 256)
     assert torch.equal(frames[0], full[:, 16:240, 58:282])  # 400 * 256 / 300 -> 341 wide
+
+
+def test_out_of_memory_halves_the_batch_and_goes_on(lite0):
+    from invariance.models import LoadedModel
+
+    seen = []
+
+    class Picky(torch.nn.Module):  # runs out of memory above 3 frames per batch, like a full GPU
+        def forward(self, x):
+            seen.append(x.shape[0])
+            if x.shape[0] > 3:
+                raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+            return torch.zeros(x.shape[0], 5)
+
+    model = LoadedModel("picky", Picky(), lite0.data_config, True, "none")
+    probs = evaluate.forward_probs(model, torch.rand(7, 3, 8, 8), batch_size=8)
+    assert probs.shape == (7, 5) and seen[:3] == [7, 4, 2] and sum(s for s in seen if s <= 3) == 7
