@@ -33,7 +33,7 @@ lab: $(STAMP)  ## open the notebooks in JupyterLab with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/
 
 data: $(STAMP)  ## download the ImageNet sample and val boxes into data/ when no copy is found
-	$(PY) -m invariance.datasets fetch
+	$(PY) -m invariance.fetch fetch
 
 bench: $(STAMP)  ## print the speed benchmark (runner vs forward vs naive)
 	$(PY) -m invariance.bench

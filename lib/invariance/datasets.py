@@ -2,7 +2,7 @@
 manifests that fix the image list of a run, and the download path for machines without a local copy.
 
 Labels are ImageNet class indices in the standard sorted-wnid order (timm's ImageNetInfo).
-Run `python -m invariance.datasets fetch` (or `make data`) to download missing data into data/.
+Run `python -m invariance.fetch` (or `make data`) to download missing data into data/.
 """
 
 from __future__ import annotations
