@@ -6,13 +6,14 @@ Everything expensive goes through `evaluate.run`, so it is cached and resumable.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from . import datasets, evaluate, metrics, protocols
-from .images import SourceImage
+from . import aliasing, datasets, evaluate, metrics, protocols, results, typicality
+from .images import SourceImage, from_paths
 from .models import LoadedModel
 from .protocols import Crop, Placement, Protocol, Scale, Translation
 
@@ -35,7 +36,7 @@ def path_matrix(pairs: pd.DataFrame, value: str = "p_true") -> pd.DataFrame:
 
 def jaggedness_by_image(pairs: pd.DataFrame) -> pd.Series:
     """Fraction of one-pixel steps whose top-1 changes, per image."""
-    return (pairs.top1_a != pairs.top1_b).groupby(pairs.image_id).mean()
+    return metrics.per_image(pairs, "p_top1_change")
 
 
 def jumpiest(pairs: pd.DataFrame, k: int) -> list[str]:
@@ -70,7 +71,7 @@ def jaggedness_summary(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Per network: jaggedness (fraction of steps with a top-1 change) with a 95% CI over images."""
     rows = []
     for model, t in tables.items():
-        v, lo, hi = metrics.bootstrap_ci((t.top1_a != t.top1_b).astype(float), t.image_id)
+        v, lo, hi = metrics.bootstrap_ci(metrics.PAIR_METRICS["p_top1_change"](t), t.image_id)
         rows.append(
             {"model": model, "jaggedness": v, "ci_low": lo, "ci_high": hi, "images": t.image_id.nunique()}
         )
@@ -183,10 +184,6 @@ def natural_frames(frames_dir: str | None) -> list[SourceImage]:
     """A user's folder of video frames (sorted by name), or the stereo motorcycle's two views."""
     if not frames_dir:
         return stereo_motorcycle()
-    from pathlib import Path
-
-    from .images import from_paths
-
     folder = Path(frames_dir).expanduser()
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"))
     if len(files) < 2:
@@ -286,15 +283,11 @@ def typical_vs_atypical(placements: pd.DataFrame) -> pd.DataFrame:
 
 def _cached(slug: str, key: dict, compute) -> pd.DataFrame:
     """A small table computed once per key (see `results`): warm notebook runs skip the work."""
-    from . import results
-
     return results.cached_table(slug, key, [None], lambda _: compute(), chunk_size=1)
 
 
 def stage_invariance_table(models: Sequence[LoadedModel], protocol: Protocol, images: Sequence[SourceImage]):
     """aliasing.stage_invariance for every network, one long table (cached)."""
-    from . import aliasing
-
     ids = [img.id for img in images]
     tables = []
     for m in models:
@@ -307,8 +300,6 @@ def stage_invariance_table(models: Sequence[LoadedModel], protocol: Protocol, im
 
 def periodicity_checks(models: Sequence[LoadedModel], images: Sequence[SourceImage], shifts: Sequence[int]):
     """aliasing.shift_periodicity for every network: {model label: table} (cached)."""
-    from . import aliasing
-
     ids = [img.id for img in images]
     checks = {}
     for m in models:
@@ -337,8 +328,6 @@ def typicality_tables(
     k: int = 10,
 ) -> dict[str, pd.DataFrame]:
     """typicality.frame_typicality per network (cached): {model label: table}."""
-    from . import typicality
-
     out = {}
     for m in models:
         key = {"model": m.cache_key(), "protocol": protocol, "images": [i.id for i in images],
@@ -355,8 +344,6 @@ def typicality_summary(
     pairs: Mapping[tuple[str, str], pd.DataFrame], typ: Mapping[str, pd.DataFrame], bins: int
 ) -> pd.DataFrame:
     """Per network: metrics per typicality bin (long table with a model column) and the rank correlation."""
-    from . import typicality
-
     rows = []
     for (model, _), table in pairs.items():
         b = typicality.by_typicality(table, typ[model], bins=bins).reset_index()

@@ -105,6 +105,11 @@ PAIR_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 }
 
 
+def per_image(table: pd.DataFrame, metric: str = "p_top1_change") -> pd.Series:
+    """Mean of a per-pair metric for each image (e.g. the jaggedness of each image's path)."""
+    return PAIR_METRICS[metric](table).groupby(table.image_id).mean()
+
+
 def summarize(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """One row per metric: value, CI low/high (95%, bootstrap over images), pairs, images.
 

@@ -95,10 +95,6 @@ class LoadedModel:
     def device(self) -> torch.device:
         return next(self.module.parameters()).device
 
-    def to(self, device: str | torch.device) -> LoadedModel:
-        self.module.to(device)
-        return self
-
     def cache_key(self) -> dict:
         return {"name": self.name, "pretrained": self.pretrained, "weights": self.weights,
                 "data_config": self.data_config}  # fmt: skip

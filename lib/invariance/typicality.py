@@ -91,6 +91,6 @@ def by_typicality(pairs: pd.DataFrame, typ: pd.DataFrame, bins: int = 4, n_boot:
 
 def rank_correlation(pairs: pd.DataFrame, typ: pd.DataFrame) -> float:
     """Spearman correlation, over images, of typicality and the image's P(top-1 change)."""
-    change = (pairs.top1_a != pairs.top1_b).groupby(pairs.image_id).mean().rename("change")
+    change = metrics.per_image(pairs, "p_top1_change").rename("change")
     joined = typ.set_index("image_id").join(change, how="inner")
     return float(joined.typicality.corr(joined.change, method="spearman"))
