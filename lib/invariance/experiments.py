@@ -67,6 +67,16 @@ def summary_table(tables: Mapping[tuple[str, str], pd.DataFrame], n_boot: int = 
     return pd.concat(rows, ignore_index=True)[cols]
 
 
+def protocol_summary(
+    models: Sequence[LoadedModel], images: Sequence[SourceImage], steps: int = 8
+) -> pd.DataFrame:
+    """summary_table of the Table 1 protocols for every network; an empty table (same columns) for none."""
+    if not models:
+        cols = ["model", "condition", "metric", "value", "ci_low", "ci_high", "pairs", "images"]
+        return pd.DataFrame(columns=cols)
+    return summary_table(run_grid(models, table1_protocols(steps), images))
+
+
 def jaggedness_summary(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Per network: jaggedness (fraction of steps with a top-1 change) with a 95% CI over images."""
     rows = []

@@ -125,3 +125,21 @@ def compare_typicality(summary: pd.DataFrame) -> pd.DataFrame:
         )
     print("Paper (Section 5): invariance is learned for typical images only: P(top-1 change) falls with it.")
     return pd.DataFrame(rows).set_index("model").round(3)
+
+
+def compare_remedies(table: pd.DataFrame, imagenet: pd.DataFrame) -> pd.DataFrame:
+    """P(top-1 change) per remedy at centre and edge positions, and its change from the photographer
+    baseline; prints the paper's claim and, where measured (paper profile), ImageNet resnetblur50."""
+    p = table[table.metric == "p_top1_change"].pivot(index="variant", columns="zone", values="value")
+    p = p.reindex(list(dict.fromkeys(table.variant)))
+    base = p.loc["photographer"] if "photographer" in p.index else None
+    out = p[["centre", "edge"]].rename(columns=lambda z: f"P(change) {z}")
+    if base is not None:
+        for zone in ("centre", "edge"):
+            out[f"vs photographer, {zone}"] = p[zone] - base[zone]
+    value, source = HEADLINE["p_top1_change_antialiased"]
+    print(f"Paper: remedies are partial; {source} (paper value {value}).")
+    blur = imagenet[(imagenet.model == "resnetblur50") & (imagenet.metric == "p_top1_change")]
+    if len(blur):
+        print("Ours, ImageNet, resnetblur50:", dict(zip(blur.condition, blur.value.round(3), strict=True)))
+    return out.round(3)

@@ -324,3 +324,81 @@ def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
             )
     axes[0].legend(fontsize=7)
     return fig
+
+
+def remedies_setup(examples: torch.Tensor, offsets: list[int], samples: dict[str, torch.Tensor],
+                   logs: pd.DataFrame) -> plt.Figure:  # fmt: skip
+    """Top: one CIFAR-10 test object at diagonal offsets of the canvas. Bottom: 2-D histograms of the
+    training offsets per placement distribution, and the smoothed training loss per variant.
+
+    examples: (K, 3, N, N) uint8; samples: {kind: (n, 2) offsets}; logs: remedies.training_logs."""
+    use_style()
+    fig = plt.figure(figsize=(11, 6.4))
+    outer = fig.add_gridspec(2, 1, height_ratios=[1, 1.5], hspace=0.35)
+    top = outer[0].subgridspec(1, len(offsets))
+    for k, d in enumerate(offsets):
+        ax = fig.add_subplot(top[k])
+        ax.imshow(examples[k].permute(1, 2, 0).numpy(), interpolation="nearest")
+        ax.set(xticks=[], yticks=[], title=f"offset ({d}, {d})")
+    size = examples.shape[-1]
+    bottom = outer[1].subgridspec(1, len(samples) + 1, width_ratios=[1] * len(samples) + [1.9], wspace=0.45)
+    for i, (kind, off) in enumerate(samples.items()):
+        ax = fig.add_subplot(bottom[i])
+        top_offset = int(off.max()) + 1 if len(off) else 1
+        ax.hist2d(off[:, 1].numpy(), off[:, 0].numpy(), bins=top_offset, range=[[0, top_offset]] * 2,
+                  cmap="magma")  # fmt: skip
+        ax.set(title=f"training offsets:\n{kind}", xlabel="column (top-left corner)", aspect="equal")
+        ax.invert_yaxis()
+        ax.set_ylabel(f"row ({size}px canvas)")
+    ax = fig.add_subplot(bottom[len(samples)])
+    for i, (variant, t) in enumerate(logs.groupby("variant", sort=False)):
+        for j, (_, s) in enumerate(t.groupby("seed")):
+            ax.plot(s.step, s.loss, color=f"C{i}", lw=1, alpha=1 if j == 0 else 0.5,
+                    label=variant if j == 0 else None)  # fmt: skip
+    ax.set(xlabel="training step", ylabel="training loss (smoothed)", title="Training (all seeds)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def remedies_bars(table: pd.DataFrame) -> plt.Figure:
+    """Per metric a panel: variants on x, centre vs edge positions as paired bars with 95% CIs."""
+    use_style()
+    metrics = ["accuracy", "p_top1_change", "mac"]
+    variants = list(dict.fromkeys(table.variant))
+    zones = ["centre", "edge"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    width = 0.38
+    for ax, metric in zip(axes, metrics, strict=True):
+        for i, where in enumerate(zones):
+            s = table[(table.metric == metric) & (table.zone == where)].set_index("variant").reindex(variants)
+            x = np.arange(len(variants)) + (i - 0.5) * width
+            ax.bar(
+                x,
+                s.value,
+                width,
+                color=["C0", "C3"][i],
+                label="centre (typical: within 1 sigma)" if i == 0 else "edge (atypical: beyond 3 sigma)",
+            )
+            ax.errorbar(x, s.value, yerr=[s.value - s.ci_low, s.ci_high - s.value], fmt="none", ecolor="k",
+                        lw=0.8, capsize=2)  # fmt: skip
+        ax.set_xticks(np.arange(len(variants)), variants, rotation=20, ha="right")
+        ax.set_title(label(metric).replace(" (first frames)", ""))
+    axes[0].legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def position_curves(curves: pd.DataFrame, centre: float, sigma: float) -> plt.Figure:
+    """Accuracy and P(top-1 change) against the object's diagonal offset, one line per variant; the
+    photographer's 1-sigma band shaded, the 3-sigma limits dashed."""
+    use_style()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    for ax, metric in zip(axes, ["accuracy", "p_top1_change"], strict=True):
+        ax.axvspan(centre - sigma, centre + sigma, color="0.9", lw=0)
+        for edge in (centre - 3 * sigma, centre + 3 * sigma):
+            ax.axvline(edge, color="0.6", ls="--", lw=0.8)
+        for i, (variant, t) in enumerate(curves.groupby("variant", sort=False)):
+            ax.plot(t.offset + 0.5, t[metric], "o-", ms=2.5, lw=1.2, color=f"C{i}", label=variant)
+        ax.set(xlabel="object offset (d, d) along the diagonal (pair midpoint)", title=label(metric))
+    axes[0].legend(fontsize=7)
+    axes[0].set_title("accuracy (frame d)")
+    return fig

@@ -81,6 +81,17 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
         "default": {"n_images": 100, "n_reference": None, "bins": 4, "steps": 8},
         "paper": {"n_reference": None, "bins": 5, "steps": 8},
     },
+    # models / n_images: the ImageNet part (resnet50 vs the antialiased resnetblur50), paper profile only
+    # (no offline weights for either); smoke runs it on Lite0 and 2 images to keep the code path tested.
+    "09_remedies": {
+        "smoke": {"models": ("lite0",), "n_images": 2, "steps": 2, "variants": ("photographer", "uniform",
+                  "blurpool", "uniform+blurpool"), "seeds": (0,), "train_steps": 4, "n_test": 20},
+        "default": {"models": (), "n_images": 0, "steps": 8, "variants": ("photographer", "uniform",
+                    "blurpool", "uniform+blurpool"), "seeds": (0, 1), "train_steps": 600, "n_test": 1000},
+        "paper": {"models": ("resnet50", "resnetblur50"), "steps": 8, "variants": ("photographer", "uniform",
+                  "blurpool", "uniform+blurpool", "no subsampling"), "seeds": (0, 1, 2), "train_steps": 6000,
+                  "n_test": None},
+    },
 }  # fmt: skip
 
 
@@ -142,6 +153,8 @@ def settings(notebook: str, profile: str, **overrides: Any) -> Settings:
 
 def load_images(s: Settings) -> list[SourceImage]:
     """The profile's seeded image list: the offline sample, or the user's ImageNet val folder."""
+    if s.n_images == 0:
+        return []
     if s.profile == "paper":
         if not s.val_dir:
             raise FileNotFoundError(

@@ -1,0 +1,182 @@
+"""The remedies experiment (notebook 09): train the variants, measure them along the canvas diagonal.
+
+Variants (same network width, data, steps and seeds; only placement or subsampling differ):
+photographer     objects placed by a Gaussian around the centre (a photographer's bias), stride-2 convs;
+uniform          uniform placement over the whole canvas (more augmentation), stride-2 convs;
+blurpool         photographer placement, blur before every subsampling (antialiasing);
+uniform+blurpool both remedies;
+no subsampling   photographer placement, every layer at full resolution (~20x the compute).
+
+Test: every test object at every diagonal offset (d, d), d = 0..N-n; a pair is a one-pixel diagonal
+shift (d, d) -> (d+1, d+1), the paper's translation step. Positions are labelled by where the pair's
+midpoint lies under the photographer's distribution: "centre" within 1 sigma of the canvas centre in
+each axis (typical), "edge" at least 3 sigma away (atypical: < 0.3% of photographer placements per axis).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import metrics, results
+from .cifar import Split
+from .placement import PlacementDistribution, diagonal, place
+from .training import Architecture, TrainConfig, Trained, trained
+
+VARIANTS: dict[str, tuple[str, str]] = {
+    "photographer": ("gaussian", "stride"),
+    "uniform": ("uniform", "stride"),
+    "blurpool": ("gaussian", "blurpool"),
+    "uniform+blurpool": ("uniform", "blurpool"),
+    "no subsampling": ("gaussian", "none"),
+}
+ZONES = ("centre", "edge")
+EVAL_VERSION = "1"
+
+
+def variant_config(name: str, **train: object) -> TrainConfig:
+    """The TrainConfig of a named variant; train holds TrainConfig fields (steps, seed, ...) and
+    canvas/size/sigma for the placement."""
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; choose from {list(VARIANTS)}")
+    kind, downsampling = VARIANTS[name]
+    geometry = {k: train.pop(k) for k in ("canvas", "size", "sigma") if k in train}
+    return TrainConfig(placement=PlacementDistribution(kind, **geometry),
+                       arch=Architecture(downsampling=downsampling), **train)  # fmt: skip
+
+
+def train_variants(
+    names: Sequence[str], seeds: Sequence[int], data: Split, *, device: str = "cpu", **train: object
+) -> dict[tuple[str, int], Trained]:
+    """Every variant x seed, trained or loaded from the weight cache: {(variant, seed): Trained}."""
+    return {(name, seed): trained(variant_config(name, seed=seed, **train), data, device=device)
+            for name in names for seed in seeds}  # fmt: skip
+
+
+@torch.no_grad()
+def position_probs(
+    model: torch.nn.Module, objects: torch.Tensor, offsets: torch.Tensor, canvas: int, batch: int = 512
+) -> torch.Tensor:
+    """Softmax of the model for every object (N, 3, h, w) uint8 at every offset (K, 2): (N, K, classes)."""
+    n, k = len(objects), len(offsets)
+    model = model.to(memory_format=torch.channels_last)  # ~1.5x faster on CPU; same weights
+    obj_idx = torch.arange(n).repeat_interleave(k)
+    off_idx = torch.arange(k).repeat(n)
+    out = []
+    for i in range(0, n * k, batch):
+        sel = slice(i, i + batch)
+        x = place(objects[obj_idx[sel]], offsets[off_idx[sel]], canvas).float().div_(255)
+        out.append(model(x.contiguous(memory_format=torch.channels_last)).softmax(1))
+    return torch.cat(out).view(n, k, -1)
+
+
+def zone(midpoint: np.ndarray, centre: float, sigma: float) -> np.ndarray:
+    """'centre' within 1 sigma of the canvas centre, 'edge' at least 3 sigma away, else 'between'."""
+    dist = np.abs(np.asarray(midpoint, dtype=float) - centre)
+    return np.where(dist <= sigma, "centre", np.where(dist >= 3 * sigma, "edge", "between"))
+
+
+def diagonal_pairs(run: Trained, test: Split) -> pd.DataFrame:
+    """Pair table (the runner's columns, see metrics.PAIR_METRICS) of one-pixel diagonal steps of every
+    test object, with offset (d of frame a), midpoint, zone, variant and seed."""
+    p = run.config.placement
+    probs = position_probs(run.model, test.images, diagonal(p.max_offset), p.canvas).numpy()
+    n, k, _ = probs.shape
+    a, b = probs[:, :-1], probs[:, 1:]  # (N, K-1, C): frame d and frame d+1
+    top_a, top_b = a.argmax(-1), b.argmax(-1)
+    labels = test.labels.numpy()[:, None].repeat(k - 1, 1)
+    take = np.take_along_axis
+    d = np.arange(k - 1)[None].repeat(n, 0)
+    table = pd.DataFrame({
+        "image_id": np.arange(n)[:, None].repeat(k - 1, 1).ravel(),
+        "label": labels.ravel(),
+        "offset": d.ravel(),
+        "top1_a": top_a.ravel(),
+        "top1_b": top_b.ravel(),
+        "p_top_a": take(a, top_a[..., None], -1).ravel(),
+        "p_top_b": take(b, top_a[..., None], -1).ravel(),
+        "p_true_a": take(a, labels[..., None], -1).ravel(),
+        "p_true_b": take(b, labels[..., None], -1).ravel(),
+    })  # fmt: skip
+    table["midpoint"] = table.offset + 0.5
+    table["zone"] = zone(table.midpoint.to_numpy(), p.centre, p.sigma)
+    return table
+
+
+def evaluate_variants(runs: Mapping[tuple[str, int], Trained], test: Split) -> pd.DataFrame:
+    """diagonal_pairs of every trained run, one table (cached by the run's weights and the test set)."""
+    tables = []
+    for (name, seed), run in runs.items():
+        key = {"weights": run.folder.name, "test": test.source, "n": len(test), "version": EVAL_VERSION}
+        table = results.cached_table(f"remedies-{run.config.name}", key, [None],
+                                     lambda _, run=run: diagonal_pairs(run, test), chunk_size=1)  # fmt: skip
+        tables.append(table.assign(variant=name, seed=seed))
+    return pd.concat(tables, ignore_index=True)
+
+
+def remedies_table(pairs: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+    """Per variant x zone (centre, edge) x metric: value with a 95% CI over test images (bootstrap of
+    whole images, all seeds' pairs of an image together) and the per-seed values."""
+    rows = []
+    for (variant, where), t in pairs[pairs.zone.isin(ZONES)].groupby(["variant", "zone"], sort=False):
+        for metric in ("accuracy", "p_top1_change", "mac"):
+            v = metrics.PAIR_METRICS[metric](t)
+            mean, lo, hi = metrics.bootstrap_ci(v, t.image_id, n_boot=n_boot)
+            by_seed = v.groupby(t.seed).mean()
+            rows.append({"variant": variant, "zone": where, "metric": metric, "value": mean, "ci_low": lo,
+                         "ci_high": hi, "seeds": " / ".join(f"{x:.3f}" for x in by_seed),
+                         "images": t.image_id.nunique()})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def wide(table: pd.DataFrame) -> pd.DataFrame:
+    """remedies_table as one row per variant, columns metric x zone (values only)."""
+    out = table.pivot_table(index="variant", columns=["metric", "zone"], values="value", sort=False)
+    order = pd.MultiIndex.from_product([["accuracy", "p_top1_change", "mac"], list(ZONES)])
+    return out.reindex(columns=order)
+
+
+def position_curves(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Mean accuracy, P(top-1 change) and MAC per variant and diagonal offset (seeds and images pooled)."""
+    per_metric = {m: metrics.PAIR_METRICS[m](pairs) for m in ("accuracy", "p_top1_change", "mac")}
+    frame = pd.DataFrame(per_metric).assign(variant=pairs.variant, offset=pairs.offset)
+    return frame.groupby(["variant", "offset"], sort=False).mean().reset_index()
+
+
+def training_logs(runs: Mapping[tuple[str, int], Trained], window: int = 25) -> pd.DataFrame:
+    """Per-step training loss and batch accuracy, smoothed over `window` steps: variant, seed, step, ..."""
+    parts = []
+    for (name, seed), run in runs.items():
+        log = run.log.copy()
+        log[["loss", "accuracy"]] = log[["loss", "accuracy"]].rolling(window, min_periods=1).mean()
+        parts.append(log.assign(variant=name, seed=seed))
+    return pd.concat(parts, ignore_index=True)
+
+
+def placement_samples(kinds: Sequence[str] = ("gaussian", "uniform"), n: int = 20000, **geometry: object):
+    """{kind: (n, 2) offsets} drawn from each training distribution (seed 0), for histograms."""
+    gen = torch.Generator().manual_seed(0)
+    return {kind: PlacementDistribution(kind, **geometry).sample(n, gen) for kind in kinds}
+
+
+def example_canvases(test: Split, offsets: Sequence[int], index: int = 0, canvas: int = 64) -> torch.Tensor:
+    """One test object at diagonal offsets (d, d): (len(offsets), 3, canvas, canvas) uint8."""
+    obj = test.images[index : index + 1].expand(len(offsets), -1, -1, -1)
+    off = torch.tensor([[d, d] for d in offsets])
+    return place(obj, off, canvas)
+
+
+def describe(profile: str, runs: Mapping[tuple[str, int], Trained], train: Split, test: Split) -> str:
+    """Figure footer: profile, what was trained (steps, seeds, data) and what was tested."""
+    cfg = next(iter(runs.values())).config
+    seeds = sorted({seed for _, seed in runs})
+    barely = " (BARELY TRAINED: smoke run)" if cfg.steps < 100 else ""
+    return (
+        f"profile {profile} | CIFAR-10 (real) | small CNNs trained here from scratch{barely}: "
+        f"{cfg.steps} steps x {cfg.batch_size} of {len(train):,} train images, seeds {seeds} | "
+        f"test: {len(test):,} images x {cfg.placement.max_offset + 1} diagonal offsets "
+        f"in a {cfg.placement.canvas}px black canvas"
+    )
