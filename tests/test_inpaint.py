@@ -1,29 +1,9 @@
-"""The batched inpainting against a line-by-line port of the official NumPy/SciPy code."""
+"""The batched inpainting against inpaint.official_fill, the line-by-line port of the official SciPy code."""
 
 import numpy as np
 import torch
 from conftest import rand_image
 from invariance import inpaint
-from scipy.signal import convolve2d
-
-
-def official_inpaint(im: np.ndarray, mask: np.ndarray, max_unfilled: int, max_passes: int) -> np.ndarray:
-    """Per image, as InpaintingFunction.py: im (H, W, 3) float64, mask (H, W) of the pasted box."""
-    k = np.array([[0.5, 0.5]])
-    for _ in range(10):
-        k = convolve2d(k, np.array([[0.5, 0.5]]))
-    im = im.copy()
-    passes = 0
-    while np.sum(im.sum(axis=2) == 0) > max_unfilled and passes < max_passes:
-        passes += 1
-        out = np.zeros_like(im)
-        for ch in range(3):
-            num = convolve2d(convolve2d(im[:, :, ch] * mask, k, "same"), k.T, "same")
-            den = convolve2d(convolve2d(mask, k, "same"), k.T, "same")
-            out[:, :, ch] = mask * im[:, :, ch] + (1 - mask) * num / (den + (den == 0))
-        im = out
-        mask = (im.sum(axis=2) != 0).astype(np.float64)
-    return im
 
 
 def test_binomial_kernel():
@@ -47,7 +27,7 @@ def test_fill_matches_official_code():
     frames, known = torch.stack(frames), torch.stack(known)
     ours = inpaint.fill(frames, known, max_unfilled=20, max_passes=6)
     for i in range(3):
-        ref = official_inpaint(frames[i].numpy().transpose(1, 2, 0).astype(np.float64),
+        ref = inpaint.official_fill(frames[i].numpy().transpose(1, 2, 0).astype(np.float64),
                                known[i, 0].numpy().astype(np.float64), 20, 6)  # fmt: skip
         assert np.abs(ours[i].numpy().transpose(1, 2, 0) - ref).max() < 1e-5
 
@@ -59,3 +39,13 @@ def test_fill_keeps_known_pixels_and_fills_background():
     out = inpaint.fill(canvas, known)
     assert torch.equal(out[known.expand_as(out)], canvas[known.expand_as(canvas)])
     assert (out.sum(1) == 0).sum() <= 200  # the official stopping rule
+
+
+def test_bench_inpainting_section_agrees_with_the_official_code(few_images):
+    from invariance import bench
+
+    r = bench.inpaint_vs_official(
+        few_images[:1], canvas=64, device=torch.device("cpu"), ref_frames=2, repeats=1
+    )
+    assert r["frames"] == 9 and r["official_frames"] == 2
+    assert r["max_abs_diff"] < 1e-5 and r["ours_s_per_frame"] > 0 and r["official_s_per_frame"] > 0

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import config, datasets, evaluate, models, paths, protocols, results
+from . import config, datasets, evaluate, inpaint, models, paths, protocols, results
 from .images import SourceImage
 from .protocols import Translation
 
@@ -106,6 +106,49 @@ def naive_pairs(
     return out
 
 
+def inpaint_vs_official(images: Sequence[SourceImage], canvas: int, device: torch.device, ref_frames: int,
+                        repeats: int) -> dict:  # fmt: skip
+    """The inpainting protocol's background: our batched `inpaint.fill` on every frame of the images at
+    once against the official per-frame SciPy code on the first ref_frames frames (seconds per frame)."""
+    protocol = Translation(background="inpaint")
+    built = [protocol.build(img, canvas, device) for img in images]
+    frames, covered = torch.cat([f for f, _ in built]), torch.cat([c for _, c in built])
+    t_ours = float("inf")
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        ours = inpaint.fill(frames, covered)
+        _sync(device)
+        t_ours = min(t_ours, time.perf_counter() - start)
+    m = min(ref_frames, len(frames))
+    start = time.perf_counter()
+    refs = [inpaint.official_fill(frames[i].cpu().double().permute(1, 2, 0).numpy(),
+                                  covered[i, 0].cpu().double().numpy()) for i in range(m)]  # fmt: skip
+    t_ref = time.perf_counter() - start
+    diff = max(float(np.abs(ours[i].cpu().permute(1, 2, 0).numpy() - refs[i]).max()) for i in range(m))
+    return {"frames": len(frames), "ours_s_per_frame": t_ours / len(frames), "official_frames": m,
+            "official_s_per_frame": t_ref / m, "speedup": (t_ref / m) / (t_ours / len(frames)),
+            "max_abs_diff": diff}  # fmt: skip
+
+
+def protocol_costs(model: models.LoadedModel, images: Sequence[SourceImage], batch: int) -> list[dict]:
+    """Where the runner's time goes, per Table 1 protocol: building the frames (decoded sources ->
+    resized, placed, background filled) against the network's forward pass on them."""
+    from .experiments import table1_protocols  # experiments imports much; only this section needs it
+
+    n, rows = model.data_config.input_size, []
+    for name, protocol in table1_protocols().items():
+        _sync(model.device)
+        start = time.perf_counter()
+        frames = protocols.build_frames(protocol, images, n, model.data_config.mean, model.device)
+        _sync(model.device)
+        t_build = time.perf_counter() - start
+        t_fwd = time_forward(model, frames.flatten(0, 1), batch, evaluate.Numerics())
+        rows.append({"protocol": name, "frames": frames.shape[0] * frames.shape[1], "build_s": t_build,
+                     "forward_s": t_fwd, "build_share": t_build / (t_build + t_fwd)})  # fmt: skip
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="lite0")
@@ -116,6 +159,15 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile on CPU)")
     ap.add_argument("--repeats", type=int, default=3, help="timings are the best of this many runs")
+    ap.add_argument(
+        "--costs-images",
+        type=int,
+        default=8,
+        help="images for the per-protocol cost split and the inpainting comparison (0: skip)",
+    )
+    ap.add_argument(
+        "--official-frames", type=int, default=4, help="frames for the (slow) official inpainting"
+    )
     args = ap.parse_args(argv)
     config.set_numerics(0)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
@@ -161,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     naive_pairs_per_s = len(naive) / t_naive
     ours = ref_table[ref_table.image_id.isin([i.id for i in naive_imgs])]
     agree = ours.top1_a.tolist() == [r[0] for r in naive] and ours.top1_b.tolist() == [r[1] for r in naive]
+    cost_imgs = images[: args.costs_images]
     record = {
         "device": results.device_name(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
         "model": model.label, "protocol": protocol.name, "canvas": n, "batch": batch,
@@ -169,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
                   "top1_agrees_with_runner": agree,
                   "max_abs_p_diff": float(np.abs(ours.p_top_a.to_numpy() - [r[2] for r in naive]).max())},
         "runner_speedup_over_naive": rows[0]["runner_pairs_per_s"] / naive_pairs_per_s,
+        "protocol_costs": protocol_costs(model, cost_imgs, batch) if cost_imgs else [],
+        "inpainting": (inpaint_vs_official(cost_imgs, n, device, args.official_frames, args.repeats)
+                       if cost_imgs else None),
         "git": results.git_revision(), "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }  # fmt: skip
     _print(record)
@@ -203,6 +259,19 @@ def _print(r: dict) -> None:
         f"naive vs runner (PIL vs torch resize of the source): top-1 agrees {nv['top1_agrees_with_runner']}, "
         f"max |dp| {nv['max_abs_p_diff']:.2e}"
     )
+    if r.get("protocol_costs"):
+        print("\nwhere the time goes (frame building vs forward, default batch, float32):")
+        print(f"{'protocol':10s} {'frames':>7s} {'build s':>8s} {'forward s':>10s} {'build share':>12s}")
+        for c in r["protocol_costs"]:
+            print(f"{c['protocol']:10s} {c['frames']:7d} {c['build_s']:8.2f} {c['forward_s']:10.2f} "
+                  f"{c['build_share']:12.1%}")  # fmt: skip
+    if r.get("inpainting"):
+        ip = r["inpainting"]
+        print(
+            f"inpainting: ours {ip['ours_s_per_frame'] * 1000:.0f} ms/frame ({ip['frames']} frames at once), "
+            f"official SciPy per frame {ip['official_s_per_frame'] * 1000:.0f} ms/frame "
+            f"({ip['official_frames']} frames): x{ip['speedup']:.1f}, max |diff| {ip['max_abs_diff']:.1e}"
+        )
 
 
 if __name__ == "__main__":

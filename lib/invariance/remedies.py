@@ -129,7 +129,16 @@ def remedies_table(pairs: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
             rows.append({"variant": variant, "zone": where, "metric": metric, "value": mean, "ci_low": lo,
                          "ci_high": hi, "seeds": " / ".join(f"{x:.3f}" for x in by_seed),
                          "images": t.image_id.nunique()})  # fmt: skip
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    order = {v: i for i, v in enumerate(dict.fromkeys(pairs.variant))}
+    return table.sort_values(["variant", "zone"], key=lambda c: c.map(order) if c.name == "variant" else
+                             c.map(ZONES.index), kind="stable", ignore_index=True)  # fmt: skip
+
+
+def geometry(runs: Mapping[tuple[str, int], Trained]) -> dict[str, float]:
+    """The canvas centre offset and the photographer's sigma of the runs (for plots of the zones)."""
+    p = next(iter(runs.values())).config.placement
+    return {"centre": p.centre, "sigma": p.sigma}
 
 
 def wide(table: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,96 @@
+"""The remedies evaluation on hand-made networks whose answers are known for every position."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from invariance import remedies
+from invariance.cifar import Split
+from invariance.placement import PlacementDistribution, place
+from invariance.training import TrainConfig, Trained
+
+
+class CornerDetector(torch.nn.Module):
+    """Class 0 when the canvas's top-left pixel is lit (object at offset (0, 0)), else class 1."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        lit = (x[:, :, 0, 0].sum(1) > 0).float()
+        return torch.stack([lit * 5, (1 - lit) * 5, torch.zeros_like(lit)], dim=1)
+
+
+def white_objects(n: int) -> Split:
+    return Split(
+        "test", torch.full((n, 3, 32, 32), 255, dtype=torch.uint8), torch.ones(n, dtype=torch.long), "w"
+    )
+
+
+def corner_run() -> Trained:
+    return Trained(CornerDetector(), TrainConfig(), pd.DataFrame(), Path("corner"))
+
+
+def test_zones_follow_the_photographers_sigma():
+    z = remedies.zone(np.array([16, 12.5, 12.0, 19.5, 11.5, 4.5, 4.0, 28.0, 31.5]), centre=16, sigma=4)
+    assert z.tolist() == [
+        "centre",
+        "centre",
+        "centre",
+        "centre",
+        "between",
+        "between",
+        "edge",
+        "edge",
+        "edge",
+    ]
+
+
+def test_diagonal_pairs_on_a_hand_made_network():
+    pairs = remedies.diagonal_pairs(corner_run(), white_objects(3))
+    assert len(pairs) == 3 * 32  # 33 offsets, 32 one-pixel diagonal steps per object
+    first = pairs[pairs.offset == 0]
+    assert (first.top1_a == 0).all() and (first.top1_b == 1).all()  # the only change: leaving the corner
+    rest = pairs[pairs.offset > 0]
+    assert (rest.top1_a == 1).all() and (rest.top1_b == 1).all()
+    assert (pairs.zone == "centre").sum() == 3 * 8 and (pairs.zone == "edge").sum() == 3 * 8
+    table = remedies.remedies_table(pairs.assign(variant="corner", seed=0), n_boot=50)
+    value = table.set_index(["zone", "metric"]).value
+    assert value["edge", "p_top1_change"] == pytest.approx(1 / 8)
+    assert value["centre", "p_top1_change"] == 0
+    assert value["edge", "accuracy"] == pytest.approx(7 / 8)  # frame (0, 0) says class 0, label is 1
+    assert value["centre", "accuracy"] == 1
+    soft = torch.softmax(torch.tensor([5.0, 0.0, 0.0]), 0)
+    assert value["edge", "mac"] == pytest.approx(float(soft[0] - soft[1]) / 8, rel=1e-5)
+
+
+def test_position_probs_equal_one_frame_at_a_time():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, 2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                              torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()  # fmt: skip
+    objects = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
+    offsets = torch.tensor([[0, 0], [1, 1], [4, 2]])
+    batched = remedies.position_probs(net, objects, offsets, canvas=12, batch=4)
+    with torch.no_grad():
+        for i in range(3):
+            for k in range(3):
+                frame = place(objects[i : i + 1], offsets[k : k + 1], 12).float() / 255
+                assert torch.allclose(batched[i, k], net(frame).softmax(1)[0], atol=1e-6)
+
+
+def test_variants_and_their_configs():
+    cfg = remedies.variant_config("uniform+blurpool", steps=5, seed=2, sigma=3.0)
+    assert cfg.placement == PlacementDistribution("uniform", sigma=3.0)
+    assert cfg.arch.downsampling == "blurpool" and cfg.steps == 5 and cfg.seed == 2
+    assert remedies.variant_config("no subsampling").arch.total_stride == 1
+    with pytest.raises(ValueError, match="unknown variant"):
+        remedies.variant_config("dropout")
+
+
+def test_curves_and_wide_table():
+    pairs = remedies.diagonal_pairs(corner_run(), white_objects(2)).assign(variant="corner", seed=0)
+    curves = remedies.position_curves(pairs)
+    assert curves.p_top1_change.tolist() == [1.0] + [0.0] * 31
+    wide = remedies.wide(remedies.remedies_table(pairs, n_boot=20))
+    assert list(wide.columns.get_level_values(0)) == ["accuracy"] * 2 + ["p_top1_change"] * 2 + ["mac"] * 2
