@@ -238,3 +238,21 @@ def test_batches_are_canvases_with_the_objects_inside(small_train):
     assert 0 <= float(x.min()) and float(x.max()) <= 1
     lit = (x.sum(1) > 0).float().sum((1, 2)).numpy()
     assert np.all(lit <= 32 * 32) and np.all(lit > 32 * 32 * 0.9)  # whole object, black elsewhere
+
+
+def test_make_data_fetches_cifar_from_a_url_and_load_reads_it(tmp_path, monkeypatch, capsys):
+    source = tmp_path / "github.tar.gz"
+    _archive(source, {"CIFAR-10-images-abc/train/dog/0000.jpg": _jpeg((9, 9, 9)),
+                      "CIFAR-10-images-abc/test/frog/0000.jpg": _jpeg((200, 200, 200))})  # fmt: skip
+    root = tmp_path / "project" / "main"
+    monkeypatch.setenv("INVARIANCE_ROOT", str(root))
+    monkeypatch.delenv("INVARIANCE_DATA", raising=False)
+    from invariance import fetch
+
+    monkeypatch.setattr(cifar, "URL", source.as_uri())
+    monkeypatch.setattr(fetch, "DATA_SETS", (("cifar10", cifar.locate, lambda: cifar.fetch(url=cifar.URL)),))
+    fetch.main(["where"])
+    assert "cifar10: missing" in capsys.readouterr().out
+    fetch.main(["fetch"])
+    assert cifar.locate() == root / "data" / cifar.DOWNLOAD
+    assert cifar.load("test").labels.tolist() == [cifar.CLASSES.index("frog")]

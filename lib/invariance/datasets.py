@@ -7,10 +7,8 @@ Run `python -m invariance.fetch` (or `make data`) to download missing data into 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import json
 import re
 import shutil
 import tempfile
@@ -190,7 +188,7 @@ def sample_image(id_prefix: str) -> SourceImage:
 # --- downloads (for machines without ../shared/data) ---------------------------------------------
 
 
-def _download(url: str, dest: Path) -> Path:
+def download(url: str, dest: Path) -> Path:
     """Fetch url (http(s) or file://) to dest atomically."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
@@ -209,7 +207,7 @@ def fetch_sample(dest: Path | None = None, url: str = SAMPLE_URL) -> Path:
     dest = Path(dest) if dest else paths.data_dir()
     target = dest / SAMPLE_NAME
     with tempfile.TemporaryDirectory(dir=dest if dest.exists() else None) as tmpdir:
-        archive = _download(url, Path(tmpdir) / "sample.zip")
+        archive = download(url, Path(tmpdir) / "sample.zip")
         staging = Path(tmpdir) / SAMPLE_NAME
         staging.mkdir()
         with zipfile.ZipFile(archive) as z:
@@ -232,25 +230,5 @@ def fetch_boxes(dest: Path | None = None, base_url: str = BOXES_URL) -> Path:
     dest = Path(dest) if dest else paths.data_dir()
     target = dest / BOXES_NAME
     for name in BOXES_FILES:
-        _download(base_url + name, target / name)
+        download(base_url + name, target / name)
     return target
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Locate or download the compendium's data.")
-    parser.add_argument("command", choices=["fetch", "where"])
-    args = parser.parse_args(argv)
-    for name, fetch in ((SAMPLE_NAME, fetch_sample), (BOXES_NAME, fetch_boxes)):
-        try:
-            print(f"{name}: found at {paths.find_data(name)}")
-        except paths.DataNotFoundError:
-            if args.command == "where":
-                print(f"{name}: missing (run `make data`)")
-            else:
-                print(f"{name}: downloading into {paths.data_dir()} ...")
-                print(f"{name}: written to {fetch()}")
-    print(json.dumps({"search_path": [str(p) for p in paths.data_search_path()]}, indent=1))
-
-
-if __name__ == "__main__":
-    main()
