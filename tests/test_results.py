@@ -61,5 +61,5 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
             raise RuntimeError
 
     with pytest.raises(TypeError):
-        results.atomic_write_text(path, Boom())  # write fails midway
+        results.atomic_write_bytes(path, Boom())  # the write into the temporary file fails
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["t.csv"]
