@@ -60,27 +60,31 @@ def fill(
     Each frame is inpainted on its own (its own stopping rule); returns (M, 3, N, N).
     """
     kernel = binomial_kernel(taps)
-    im = frames.clone()
-    mask = known.to(im.dtype)
-    passes = torch.zeros(im.shape[0], dtype=torch.long, device=im.device)
+    out = frames.clone()
+    ids = torch.arange(frames.shape[0], device=frames.device)  # frames still being filled
+    im, mask = frames, known.to(frames.dtype)
+    nonzero = im.sum(dim=1, keepdim=True) != 0
+    passes = 0  # every frame still being filled has had the same number of passes
     while True:
-        unfilled = (im.sum(dim=1) == 0).flatten(1).sum(dim=1)
-        active = (unfilled > max_unfilled) & (passes < max_passes)
-        if not active.any():
-            return im
-        everyone = bool(active.all())  # skip the gather/scatter copies while every frame is active
-        idx = active.nonzero().squeeze(1)
-        a_im, a_mask = (im, mask) if everyone else (im[idx], mask[idx])
-        blurred = _blur(torch.cat([a_im * a_mask, a_mask], dim=1), kernel)  # one product for 4 planes
+        unfilled = (~nonzero).flatten(1).sum(dim=1)
+        active = (
+            unfilled > max_unfilled if passes < max_passes else torch.zeros_like(unfilled, dtype=torch.bool)
+        )
+        if not active.all():  # finished frames never change again: store them, drop them from the work
+            done = ~active
+            out[ids[done]] = im[done]
+            ids, im, mask = ids[active], im[active], mask[active]
+            if len(ids) == 0:
+                return out
+        blurred = _blur(torch.cat([im * mask, mask], dim=1), kernel)  # one product for 4 planes
         num, den = blurred[:, :3], blurred[:, 3:]
-        filled = num / (den + (den == 0).to(den.dtype))
-        a_im = torch.where(a_mask.bool(), a_im, filled)  # = mask * im + (1 - mask) * filled, mask in {0, 1}
-        a_mask = (a_im.sum(dim=1, keepdim=True) != 0).to(im.dtype)
-        if everyone:
-            im, mask = a_im, a_mask
-        else:
-            im[idx], mask[idx] = a_im, a_mask
-        passes[idx] += 1
+        # den == 0 only where no known pixel is in reach, and there num == 0 too: 0 / tiny = 0, as the
+        # official num / (den + (den == 0)); elsewhere den >= (1/2048)^2, so the clamp never bites.
+        filled = num / den.clamp_min(1e-30)
+        im = torch.where(mask.bool(), im, filled)  # = mask * im + (1 - mask) * filled, mask in {0, 1}
+        nonzero = im.sum(dim=1, keepdim=True) != 0
+        mask = nonzero.to(im.dtype)
+        passes += 1
 
 
 def official_fill(
