@@ -30,7 +30,8 @@ _BASE: dict[str, dict[str, Any]] = {
 }
 
 # Per notebook and profile: the values that differ from _BASE. Image counts in `default` are chosen so
-# that `make figures` fits 30 minutes on a 2-core CPU (see README, "Budgets").
+# that `make figures` takes about half an hour on a 2-core CPU from an empty cache (see README, "Profiles
+# and budgets": 32.6 min measured for all nine, 15 of them in the remedies training of notebook 09).
 _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
     "01_jagged_examples": {
         "smoke": {"n_images": 3, "span": 6, "figure_span": 6, "scale_from": 90, "size_steps": 6,
