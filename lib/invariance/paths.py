@@ -10,6 +10,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -49,6 +50,15 @@ def find_data(name: str) -> Path:
         f"Data set {name!r} not found. Looked in:\n  {tried}\n"
         "Run `make data` to download it into data/, or set INVARIANCE_DATA to a folder holding it."
     )
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks): checks downloads and names caches."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def data_dir() -> Path:
