@@ -93,3 +93,8 @@ def test_paper_numbers():
     assert paper.table1("resnet50", "black", "p_top1_change") == 0.20
     assert paper.table1("resnet50", "black", "mac", "keras") == 0.093
     assert paper.table1("densenet121", "crop", "mac", "keras") is None
+
+
+def test_protocol_summary_of_no_networks_is_an_empty_table():
+    table = experiments.protocol_summary([], [])
+    assert table.empty and list(table.columns[:3]) == ["model", "condition", "metric"]
