@@ -94,3 +94,24 @@ def test_curves_and_wide_table():
     assert curves.p_top1_change.tolist() == [1.0] + [0.0] * 31
     wide = remedies.wide(remedies.remedies_table(pairs, n_boot=20))
     assert list(wide.columns.get_level_values(0)) == ["accuracy"] * 2 + ["p_top1_change"] * 2 + ["mac"] * 2
+
+
+class SizeDetector(torch.nn.Module):
+    """Class 0 when more than 1,200 canvas pixels are lit (objects larger than ~35 px), else class 1."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        big = ((x.sum(1) > 0).flatten(1).sum(1) > 1200).float()
+        return torch.stack([big * 5, (1 - big) * 5, torch.zeros_like(big)], dim=1)
+
+
+def test_size_pairs_resize_the_objects_and_stay_near_the_centre():
+    run = Trained(SizeDetector(), TrainConfig(), pd.DataFrame(), Path("size"))
+    pairs = remedies.size_pairs(run, white_objects(2), sizes=[24, 32, 40], steps=4).assign(
+        variant="s", seed=0
+    )
+    assert len(pairs) == 3 * 2 * 4 and sorted(pairs["size"].unique()) == [24, 32, 40]
+    table = remedies.size_table(pairs, n_boot=20).set_index("size")
+    assert table.accuracy.tolist() == [1.0, 1.0, 0.0]  # labels are 1: only the 40 px objects count as big
+    assert (table.p_top1_change == 0).all()
+    with pytest.raises(ValueError, match="do not fit"):
+        remedies.size_pairs(run, white_objects(1), sizes=[62], steps=4)

@@ -402,3 +402,20 @@ def position_curves(curves: pd.DataFrame, centre: float, sigma: float) -> plt.Fi
     axes[0].legend(fontsize=7)
     axes[0].set_title("accuracy (frame d)")
     return fig
+
+
+def size_curves(table: pd.DataFrame, trained_size: int) -> plt.Figure:
+    """Accuracy and P(top-1 change) (one-pixel shifts near the centre) against object size, one line per
+    variant, 95% CIs; the training size marked."""
+    use_style()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.3))
+    for ax, metric in zip(axes, ["accuracy", "p_top1_change"], strict=True):
+        ax.axvline(trained_size, color="0.6", ls="--", lw=0.8)
+        for i, (variant, t) in enumerate(table.groupby("variant", sort=False)):
+            err = [t[metric] - t[f"{metric}_low"], t[f"{metric}_high"] - t[metric]]
+            ax.errorbar(t["size"], t[metric], yerr=err, fmt="o-", ms=3, lw=1.2, capsize=2, color=f"C{i}",
+                        label=variant)  # fmt: skip
+        ax.set(xlabel=f"object side (px; trained at {trained_size}, dashed)", title=label(metric))
+    axes[0].set_title("accuracy (frame k)")
+    axes[0].legend(fontsize=7)
+    return fig

@@ -86,12 +86,14 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
     # (no offline weights for either); smoke runs it on Lite0 and 2 images to keep the code path tested.
     "09_remedies": {
         "smoke": {"models": ("lite0",), "n_images": 2, "steps": 2, "variants": ("photographer", "uniform",
-                  "blurpool", "uniform+blurpool"), "seeds": (0,), "train_steps": 4, "n_test": 20},
+                  "blurpool", "uniform+blurpool"), "seeds": (0,), "train_steps": 4, "n_test": 20,
+                  "sizes": (24, 32, 40), "n_size_test": 10},
         "default": {"models": (), "n_images": 0, "steps": 8, "variants": ("photographer", "uniform",
-                    "blurpool", "uniform+blurpool"), "seeds": (0, 1), "train_steps": 600, "n_test": 1000},
+                    "blurpool", "uniform+blurpool"), "seeds": (0, 1), "train_steps": 600, "n_test": 1000,
+                    "sizes": (20, 24, 28, 32, 40, 48), "n_size_test": 300},
         "paper": {"models": ("resnet50", "resnetblur50"), "steps": 8, "variants": ("photographer", "uniform",
                   "blurpool", "uniform+blurpool", "no subsampling"), "seeds": (0, 1, 2), "train_steps": 6000,
-                  "n_test": None},
+                  "n_test": None, "sizes": (20, 24, 28, 32, 40, 48), "n_size_test": None},
     },
 }  # fmt: skip
 

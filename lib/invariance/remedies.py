@@ -16,7 +16,6 @@ each axis (typical), "edge" at least 3 sigma away (atypical: < 0.3% of photograp
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -26,6 +25,7 @@ from . import metrics, results
 from .cifar import Split
 from .placement import PlacementDistribution, diagonal, place
 from .training import Architecture, TrainConfig, Trained, trained
+from .transforms import resize
 
 VARIANTS: dict[str, tuple[str, str]] = {
     "photographer": ("gaussian", "stride"),
@@ -87,48 +87,92 @@ def zone(midpoint: np.ndarray, centre: float, sigma: float) -> np.ndarray:
     return np.where(dist <= sigma, "centre", np.where(dist >= 3 * sigma, "edge", "between"))
 
 
-def diagonal_pairs(run: Trained, test: Split, device: str = "cpu") -> pd.DataFrame:
-    """Pair table (the runner's columns, see metrics.PAIR_METRICS) of one-pixel diagonal steps of every
-    test object, with offset (d of frame a), midpoint, zone, variant and seed."""
-    p = run.config.placement
-    probs = position_probs(run.model, test.images, diagonal(p.max_offset), p.canvas, device=device).numpy()
+def pairs_from_probs(probs: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """Pair table (the runner's columns, see metrics.PAIR_METRICS) of consecutive frames: probs (N, K, C)
+    of N objects, labels (N,); one row per object and step k -> k+1, with `step` = k."""
     n, k, _ = probs.shape
-    a, b = probs[:, :-1], probs[:, 1:]  # (N, K-1, C): frame d and frame d+1
+    a, b = probs[:, :-1], probs[:, 1:]  # (N, K-1, C): frame k and frame k+1
     top_a, top_b = a.argmax(-1), b.argmax(-1)
-    labels = test.labels.numpy()[:, None].repeat(k - 1, 1)
+    lab = np.asarray(labels)[:, None].repeat(k - 1, 1)
     take = np.take_along_axis
-    d = np.arange(k - 1)[None].repeat(n, 0)
-    table = pd.DataFrame({
+    return pd.DataFrame({
         "image_id": np.arange(n)[:, None].repeat(k - 1, 1).ravel(),
-        "label": labels.ravel(),
-        "offset": d.ravel(),
+        "label": lab.ravel(),
+        "step": np.arange(k - 1)[None].repeat(n, 0).ravel(),
         "top1_a": top_a.ravel(),
         "top1_b": top_b.ravel(),
         "p_top_a": take(a, top_a[..., None], -1).ravel(),
         "p_top_b": take(b, top_a[..., None], -1).ravel(),
-        "p_true_a": take(a, labels[..., None], -1).ravel(),
-        "p_true_b": take(b, labels[..., None], -1).ravel(),
+        "p_true_a": take(a, lab[..., None], -1).ravel(),
+        "p_true_b": take(b, lab[..., None], -1).ravel(),
     })  # fmt: skip
+
+
+def diagonal_pairs(run: Trained, test: Split, device: str = "cpu") -> pd.DataFrame:
+    """Pairs of one-pixel diagonal steps of every test object across the whole canvas, with offset (d of
+    frame a), midpoint and zone."""
+    p = run.config.placement
+    probs = position_probs(run.model, test.images, diagonal(p.max_offset), p.canvas, device=device).numpy()
+    table = pairs_from_probs(probs, test.labels.numpy()).rename(columns={"step": "offset"})
     table["midpoint"] = table.offset + 0.5
     table["zone"] = zone(table.midpoint.to_numpy(), p.centre, p.sigma)
     return table
 
 
-def _pairs_of(run: Trained, test: Split, device: str, _items: object) -> pd.DataFrame:
-    return diagonal_pairs(run, test, device)
+def size_pairs(
+    run: Trained, test: Split, sizes: Sequence[int], steps: int = 4, device: str = "cpu"
+) -> pd.DataFrame:
+    """Pairs of one-pixel diagonal steps around the canvas centre with the objects resized (antialiased
+    bicubic) to each side in sizes; the networks were trained at one size (32 px). Adds a `size` column."""
+    canvas = run.config.placement.canvas
+    tables = []
+    for side in sizes:
+        if side + steps > canvas:
+            raise ValueError(f"{side}px objects moved {steps}px do not fit the {canvas}px canvas")
+        objects = (resize(test.images.float() / 255, (side, side)) * 255).round().to(torch.uint8)
+        start = (canvas - side - steps) // 2
+        offsets = diagonal(steps) + start
+        probs = position_probs(run.model, objects, offsets, canvas, device=device).numpy()
+        tables.append(pairs_from_probs(probs, test.labels.numpy()).assign(size=side))
+    return pd.concat(tables, ignore_index=True)
+
+
+def _cached_runs(runs: Mapping[tuple[str, int], Trained], slug: str, key: dict, compute) -> pd.DataFrame:
+    """compute(run) for every run, cached per run under slug-<run name> with key + the run's weights."""
+    tables = []
+    for (name, seed), run in runs.items():
+        table = results.cached_table(f"{slug}-{run.config.name}", {"weights": run.folder.name, **key}, [None],
+                                     lambda _, run=run: compute(run), chunk_size=1)  # fmt: skip
+        tables.append(table.assign(variant=name, seed=seed))
+    return pd.concat(tables, ignore_index=True)
 
 
 def evaluate_variants(
     runs: Mapping[tuple[str, int], Trained], test: Split, device: str = "cpu"
 ) -> pd.DataFrame:
     """diagonal_pairs of every trained run, one table (cached by the run's weights and the test set)."""
-    tables = []
-    for (name, seed), run in runs.items():
-        key = {"weights": run.folder.name, "test": test.source, "n": len(test), "version": EVAL_VERSION}
-        compute = partial(_pairs_of, run, test, device)
-        table = results.cached_table(f"remedies-{run.config.name}", key, [None], compute, chunk_size=1)
-        tables.append(table.assign(variant=name, seed=seed))
-    return pd.concat(tables, ignore_index=True)
+    key = {"test": test.source, "n": len(test), "version": EVAL_VERSION}
+    return _cached_runs(runs, "remedies", key, lambda run: diagonal_pairs(run, test, device))
+
+
+def evaluate_sizes(
+    runs: Mapping[tuple[str, int], Trained], test: Split, sizes: Sequence[int], device: str = "cpu"
+) -> pd.DataFrame:
+    """size_pairs of every trained run, one table (cached)."""
+    key = {"test": test.source, "n": len(test), "sizes": list(sizes), "version": EVAL_VERSION}
+    return _cached_runs(runs, "remedies-sizes", key, lambda run: size_pairs(run, test, sizes, device=device))
+
+
+def size_table(pairs: pd.DataFrame, n_boot: int = 1000) -> pd.DataFrame:
+    """Per variant x object size: accuracy and P(top-1 change) with 95% CIs over test images."""
+    rows = []
+    for (variant, side), t in pairs.groupby(["variant", "size"], sort=False):
+        row = {"variant": variant, "size": side}
+        for metric in ("accuracy", "p_top1_change"):
+            v, lo, hi = metrics.bootstrap_ci(metrics.PAIR_METRICS[metric](t), t.image_id, n_boot=n_boot)
+            row |= {metric: v, f"{metric}_low": lo, f"{metric}_high": hi}
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def remedies_table(pairs: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
