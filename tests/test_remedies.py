@@ -10,8 +10,9 @@ import pytest
 import torch
 from invariance import remedies
 from invariance.cifar import Split
-from invariance.placement import PlacementDistribution, place
+from invariance.placement import PlacementDistribution
 from invariance.training import TrainConfig, Trained
+from invariance.transforms import paste
 
 
 class CornerDetector(torch.nn.Module):
@@ -75,7 +76,7 @@ def test_position_probs_equal_one_frame_at_a_time():
     with torch.no_grad():
         for i in range(3):
             for k in range(3):
-                frame = place(objects[i : i + 1], offsets[k : k + 1], 12).float() / 255
+                frame = paste(objects[i : i + 1], offsets[k : k + 1], 12)[0].float() / 255
                 assert torch.allclose(batched[i, k], net(frame).softmax(1)[0], atol=1e-6)
 
 

@@ -1,4 +1,5 @@
-"""CIFAR-10 loading, placement distributions and kernel, the small CNNs, and the training loop."""
+"""CIFAR-10 loading, placement distributions, the small CNNs, and the training loop (the batched paste they
+use is tested in test_transforms)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from invariance import cifar, paths, training
-from invariance.placement import PlacementDistribution, diagonal, place
+from invariance.placement import PlacementDistribution
 from PIL import Image
 
 
@@ -104,31 +105,6 @@ def test_subset_is_seeded():
 # --- placement -------------------------------------------------------------------------------------------
 
 
-def naive_place(objects: torch.Tensor, offsets: torch.Tensor, canvas: int) -> torch.Tensor:
-    """Zero canvas, then slice assignment per object, clipped at the borders."""
-    b, c, h, w = objects.shape
-    out = torch.zeros(b, c, canvas, canvas, dtype=objects.dtype)
-    for i, (r, q) in enumerate(offsets.tolist()):
-        r0, q0 = max(r, 0), max(q, 0)
-        r1, q1 = min(r + h, canvas), min(q + w, canvas)
-        if r1 > r0 and q1 > q0:
-            out[i, :, r0:r1, q0:q1] = objects[i, :, r0 - r : r1 - r, q0 - q : q1 - q]
-    return out
-
-
-def test_place_equals_naive_paste_including_borders():
-    gen = torch.Generator().manual_seed(0)
-    objects = torch.randint(1, 256, (7, 3, 5, 4), generator=gen, dtype=torch.uint8)
-    offsets = torch.tensor([[0, 0], [3, 2], [-2, 1], [8, 9], [11, 0], [-6, -6], [2, 7]])
-    assert torch.equal(place(objects, offsets, 10), naive_place(objects, offsets, 10))
-
-
-def test_place_convention_top_left_corner():
-    obj = torch.ones(1, 1, 2, 2)
-    out = place(obj, torch.tensor([[1, 3]]), 5)[0, 0]
-    assert out.nonzero().tolist() == [[1, 3], [1, 4], [2, 3], [2, 4]]
-
-
 def test_gaussian_placement_statistics():
     p = PlacementDistribution("gaussian", canvas=64, size=32, sigma=4.0)
     off = p.sample(40000, torch.Generator().manual_seed(0)).float()
@@ -151,10 +127,6 @@ def test_uniform_and_centre_placement_statistics():
         PlacementDistribution("corner")
     with pytest.raises(ValueError, match="does not fit"):
         PlacementDistribution(canvas=16, size=32)
-
-
-def test_diagonal_offsets():
-    assert diagonal(3).tolist() == [[0, 0], [1, 1], [2, 2], [3, 3]]
 
 
 # --- networks --------------------------------------------------------------------------------------------

@@ -48,6 +48,17 @@ def test_embed_equals_naive_paste(seed):
         assert np.array_equal(covered[k, 0].numpy(), naive_paste(np.ones((1, h, w)), y, x, n)[0] == 1)
 
 
+def test_paste_puts_each_object_at_its_own_position():
+    gen = torch.Generator().manual_seed(0)
+    objects = torch.randint(1, 256, (7, 3, 5, 4), generator=gen, dtype=torch.uint8)
+    pos = torch.tensor([[0, 0], [3, 2], [-2, 1], [8, 9], [11, 0], [-6, -6], [2, 7]])  # borders included
+    frames, covered = transforms.paste(objects, pos, 10)
+    assert frames.dtype == torch.uint8
+    for i, (y, x) in enumerate(pos.tolist()):
+        assert np.array_equal(frames[i].numpy(), naive_paste(objects[i].numpy(), y, x, 10))
+        assert np.array_equal(covered[i, 0].numpy(), naive_paste(np.ones((1, 5, 4)), y, x, 10)[0] == 1)
+
+
 def test_embed_equals_pil_paste():
     rng = np.random.default_rng(0)
     arr = rng.integers(0, 256, size=(7, 9, 3), dtype=np.uint8)

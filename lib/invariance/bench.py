@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 
 from . import config, datasets, evaluate, inpaint, models, paths, protocols, results
+from .experiments import table1_protocols
 from .images import SourceImage
 from .protocols import Translation
 
@@ -134,8 +135,6 @@ def inpaint_vs_official(images: Sequence[SourceImage], canvas: int, device: torc
 def protocol_costs(model: models.LoadedModel, images: Sequence[SourceImage], batch: int) -> list[dict]:
     """Where the runner's time goes, per Table 1 protocol: building the frames (decoded sources ->
     resized, placed, background filled) against the network's forward pass on them."""
-    from .experiments import table1_protocols  # experiments imports much; only this section needs it
-
     n, rows = model.data_config.input_size, []
     for name, protocol in table1_protocols().items():
         _sync(model.device)

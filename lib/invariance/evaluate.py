@@ -99,20 +99,26 @@ def forward_probs(
 
 def pair_table(probs: torch.Tensor, images: Sequence[SourceImage]) -> pd.DataFrame:
     """Reduce probs (B, K, C) of B images to the per-pair table (B * (K - 1) rows)."""
+    return pairs_of(probs, [img.id for img in images], [img.label for img in images])
+
+
+def pairs_of(probs: torch.Tensor, ids: Sequence, labels: Sequence[int]) -> pd.DataFrame:
+    """The per-pair table of consecutive frames: probs (B, K, C) of B items with ids and labels (B,)
+    (label < 0: unknown, p_true is NaN); B * (K - 1) rows, frame_a = k, frame_b = k + 1."""
     b, k, _ = probs.shape
     top1 = probs.argmax(dim=-1)  # (B, K)
     idx = top1[:, :-1, None]
     p_top_a = probs[:, :-1].gather(-1, idx)[..., 0]
     p_top_b = probs[:, 1:].gather(-1, idx)[..., 0]
-    labels = torch.tensor([img.label for img in images], device=probs.device)
+    labels = torch.as_tensor(labels, device=probs.device)
     known = labels >= 0
     p_true = probs.gather(-1, labels.clamp(min=0)[:, None, None].expand(b, k, 1))[..., 0]
     p_true = torch.where(known[:, None], p_true, torch.full_like(p_true, float("nan")))
     frame = torch.arange(k - 1)
     cpu = {n: t.cpu() for n, t in dict(top1=top1, p_top_a=p_top_a, p_top_b=p_top_b, p_true=p_true).items()}
     return pd.DataFrame({
-        "image_id": [img.id for img in images for _ in range(k - 1)],
-        "label": [img.label for img in images for _ in range(k - 1)],
+        "image_id": [i for i in ids for _ in range(k - 1)],
+        "label": labels.cpu().repeat_interleave(k - 1).numpy(),
         "frame_a": frame.repeat(b).numpy(),
         "frame_b": (frame + 1).repeat(b).numpy(),
         "top1_a": cpu["top1"][:, :-1].reshape(-1).numpy(),

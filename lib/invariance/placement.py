@@ -1,4 +1,5 @@
-"""Where a small object sits in a larger black canvas: the training position distributions and the kernel.
+"""Where a small object sits in a larger black canvas: the training position distributions (the pasting
+itself is `transforms.paste`).
 
 Convention: an offset (row, col) is the canvas pixel of the object's top-left corner, integers in
 [0, canvas - size]. The canvas centre is offset (canvas - size) / 2 in each axis.
@@ -49,27 +50,3 @@ class PlacementDistribution:
             return torch.full((n, 2), int(self.centre), dtype=torch.long)
         noise = torch.randn(n, 2, generator=generator)
         return (self.centre + self.sigma * noise).round().clamp(0, self.max_offset).long()
-
-
-def place(objects: torch.Tensor, offsets: torch.Tensor, canvas: int) -> torch.Tensor:
-    """Paste objects (B, C, h, w) into black canvases at offsets (B, 2): (B, C, canvas, canvas).
-
-    One gather for the whole batch; parts outside the canvas are cut. Same dtype as objects.
-    """
-    b, _, h, w = objects.shape
-    off = offsets.to(device=objects.device, dtype=torch.long)
-    grid = torch.arange(canvas, device=objects.device)
-    rows = grid[None, :] - off[:, 0:1]  # (B, N): object row seen by each canvas row
-    cols = grid[None, :] - off[:, 1:2]
-    inside = (((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :])[:, None]
-    rows, cols = rows.clamp(0, h - 1), cols.clamp(0, w - 1)
-    batch = torch.arange(b, device=objects.device)[:, None, None]
-    out = objects.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]  # (B, N, N, C)
-    out = out.permute(0, 3, 1, 2)
-    return torch.where(inside, out, torch.zeros((), dtype=objects.dtype, device=objects.device))
-
-
-def diagonal(max_offset: int) -> torch.Tensor:
-    """(max_offset + 1, 2): offsets (d, d), d = 0..max_offset: corner to centre to opposite corner."""
-    d = torch.arange(max_offset + 1)
-    return torch.stack([d, d], dim=1)

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import metrics, results
+from . import evaluate, metrics, results
 from .cifar import Split
-from .placement import PlacementDistribution, diagonal, place
+from .placement import PlacementDistribution
 from .training import Architecture, TrainConfig, Trained, trained
-from .transforms import resize
+from .transforms import diagonal_positions, embed, paste, resize
 
 VARIANTS: dict[str, tuple[str, str]] = {
     "photographer": ("gaussian", "stride"),
@@ -75,7 +75,7 @@ def position_probs(
     out = []
     for i in range(0, n * k, batch):
         sel = slice(i, i + batch)
-        x = place(objects[obj_idx[sel]].to(device), offsets[off_idx[sel]], canvas).float().div_(255)
+        x = paste(objects[obj_idx[sel]].to(device), offsets[off_idx[sel]], canvas)[0].float().div_(255)
         out.append(model(x.contiguous(memory_format=torch.channels_last)).softmax(1).cpu())
     model.to("cpu")
     return torch.cat(out).view(n, k, -1)
@@ -87,33 +87,19 @@ def zone(midpoint: np.ndarray, centre: float, sigma: float) -> np.ndarray:
     return np.where(dist <= sigma, "centre", np.where(dist >= 3 * sigma, "edge", "between"))
 
 
-def pairs_from_probs(probs: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
-    """Pair table (the runner's columns, see metrics.PAIR_METRICS) of consecutive frames: probs (N, K, C)
-    of N objects, labels (N,); one row per object and step k -> k+1, with `step` = k."""
-    n, k, _ = probs.shape
-    a, b = probs[:, :-1], probs[:, 1:]  # (N, K-1, C): frame k and frame k+1
-    top_a, top_b = a.argmax(-1), b.argmax(-1)
-    lab = np.asarray(labels)[:, None].repeat(k - 1, 1)
-    take = np.take_along_axis
-    return pd.DataFrame({
-        "image_id": np.arange(n)[:, None].repeat(k - 1, 1).ravel(),
-        "label": lab.ravel(),
-        "step": np.arange(k - 1)[None].repeat(n, 0).ravel(),
-        "top1_a": top_a.ravel(),
-        "top1_b": top_b.ravel(),
-        "p_top_a": take(a, top_a[..., None], -1).ravel(),
-        "p_top_b": take(b, top_a[..., None], -1).ravel(),
-        "p_true_a": take(a, lab[..., None], -1).ravel(),
-        "p_true_b": take(b, lab[..., None], -1).ravel(),
-    })  # fmt: skip
+def _step_pairs(probs: torch.Tensor, labels: torch.Tensor, step: str) -> pd.DataFrame:
+    """evaluate.pairs_of for objects 0..N-1 (probs (N, K, C)), frame_a named `step`, frame_b dropped."""
+    table = evaluate.pairs_of(probs, range(len(probs)), labels)
+    return table.drop(columns="frame_b").rename(columns={"frame_a": step})
 
 
 def diagonal_pairs(run: Trained, test: Split, device: str = "cpu") -> pd.DataFrame:
     """Pairs of one-pixel diagonal steps of every test object across the whole canvas, with offset (d of
     frame a), midpoint and zone."""
     p = run.config.placement
-    probs = position_probs(run.model, test.images, diagonal(p.max_offset), p.canvas, device=device).numpy()
-    table = pairs_from_probs(probs, test.labels.numpy()).rename(columns={"step": "offset"})
+    offsets = diagonal_positions((0, 0), p.max_offset)
+    probs = position_probs(run.model, test.images, offsets, p.canvas, device=device)
+    table = _step_pairs(probs, test.labels, "offset")
     table["midpoint"] = table.offset + 0.5
     table["zone"] = zone(table.midpoint.to_numpy(), p.centre, p.sigma)
     return table
@@ -131,9 +117,9 @@ def size_pairs(
             raise ValueError(f"{side}px objects moved {steps}px do not fit the {canvas}px canvas")
         objects = (resize(test.images.float() / 255, (side, side)) * 255).round().to(torch.uint8)
         start = (canvas - side - steps) // 2
-        offsets = diagonal(steps) + start
-        probs = position_probs(run.model, objects, offsets, canvas, device=device).numpy()
-        tables.append(pairs_from_probs(probs, test.labels.numpy()).assign(size=side))
+        offsets = diagonal_positions((start, start), steps)
+        probs = position_probs(run.model, objects, offsets, canvas, device=device)
+        tables.append(_step_pairs(probs, test.labels, "step").assign(size=side))
     return pd.concat(tables, ignore_index=True)
 
 
@@ -179,18 +165,17 @@ def remedies_table(pairs: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
     """Per variant x zone (centre, edge) x metric: value with a 95% CI over test images (bootstrap of
     whole images, all seeds' pairs of an image together) and the per-seed values."""
     rows = []
-    for (variant, where), t in pairs[pairs.zone.isin(ZONES)].groupby(["variant", "zone"], sort=False):
-        for metric in ("accuracy", "p_top1_change", "mac"):
-            v = metrics.PAIR_METRICS[metric](t)
-            mean, lo, hi = metrics.bootstrap_ci(v, t.image_id, n_boot=n_boot)
-            by_seed = v.groupby(t.seed).mean()
-            rows.append({"variant": variant, "zone": where, "metric": metric, "value": mean, "ci_low": lo,
-                         "ci_high": hi, "seeds": " / ".join(f"{x:.3f}" for x in by_seed),
-                         "images": t.image_id.nunique()})  # fmt: skip
-    table = pd.DataFrame(rows)
-    order = {v: i for i, v in enumerate(dict.fromkeys(pairs.variant))}
-    return table.sort_values(["variant", "zone"], key=lambda c: c.map(order) if c.name == "variant" else
-                             c.map(ZONES.index), kind="stable", ignore_index=True)  # fmt: skip
+    for variant, per_variant in pairs.groupby("variant", sort=False):
+        for where in ZONES:
+            t = per_variant[per_variant.zone == where]
+            for metric in ("accuracy", "p_top1_change", "mac"):
+                v = metrics.PAIR_METRICS[metric](t)
+                mean, lo, hi = metrics.bootstrap_ci(v, t.image_id, n_boot=n_boot)
+                by_seed = v.groupby(t.seed).mean()
+                rows.append({"variant": variant, "zone": where, "metric": metric, "value": mean,
+                             "ci_low": lo, "ci_high": hi, "seeds": " / ".join(f"{x:.3f}" for x in by_seed),
+                             "images": t.image_id.nunique()})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def geometry(runs: Mapping[tuple[str, int], Trained]) -> dict[str, float]:
@@ -231,9 +216,7 @@ def placement_samples(kinds: Sequence[str] = ("gaussian", "uniform"), n: int = 2
 
 def example_canvases(test: Split, offsets: Sequence[int], index: int = 0, canvas: int = 64) -> torch.Tensor:
     """One test object at diagonal offsets (d, d): (len(offsets), 3, canvas, canvas) uint8."""
-    obj = test.images[index : index + 1].expand(len(offsets), -1, -1, -1)
-    off = torch.tensor([[d, d] for d in offsets])
-    return place(obj, off, canvas)
+    return embed(test.images[index], torch.tensor([[d, d] for d in offsets]), canvas)[0]
 
 
 def describe(profile: str, runs: Mapping[tuple[str, int], Trained], train: Split, test: Split) -> str:

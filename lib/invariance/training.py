@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 
 from . import results
 from .cifar import CLASSES, Split
-from .placement import PlacementDistribution, place
+from .placement import PlacementDistribution
+from .transforms import paste
 
 log = logging.getLogger(__name__)
 
@@ -137,15 +138,15 @@ def batch(
         flip = (torch.rand(cfg.batch_size, generator=gen) < 0.5).to(device)
         objects = torch.where(flip[:, None, None, None], objects.flip(-1), objects)
     offsets = cfg.placement.sample(cfg.batch_size, gen)
-    canvases = place(objects, offsets, cfg.placement.canvas).float().div_(255)
+    canvases = paste(objects, offsets, cfg.placement.canvas)[0].float().div_(255)
     return canvases, data.labels[idx].to(device)
 
 
-def _state(model, opt, sched, gen, step, rows) -> bytes:
+def _save(path: Path, obj: object) -> None:
+    """torch.save, written atomically (see results): an interruption never leaves a torn file."""
     buf = io.BytesIO()
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                "gen": gen.get_state(), "step": step, "rows": rows}, buf)  # fmt: skip
-    return buf.getvalue()
+    torch.save(obj, buf)
+    results.atomic_write_bytes(path, buf.getvalue())
 
 
 def train(
@@ -181,12 +182,15 @@ def train(
         opt.step()
         sched.step()
         step += 1
+        loss_value = loss.item()  # two device syncs per step for the log, not three
         acc = (logits.argmax(1) == y).float().mean().item()
-        rows.append({"step": step, "loss": loss.item(), "accuracy": acc, "lr": sched.get_last_lr()[0]})
+        rows.append({"step": step, "loss": loss_value, "accuracy": acc, "lr": sched.get_last_lr()[0]})
         bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
         if checkpoint and step % cfg.checkpoint_every == 0 and step < cfg.steps:
-            results.atomic_write_bytes(checkpoint, _state(model, opt, sched, gen, step, rows))
+            state = {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                     "gen": gen.get_state(), "step": step, "rows": rows}  # fmt: skip
+            _save(checkpoint, state)
     bar.close()
     model.eval().to("cpu", memory_format=torch.contiguous_format)
     return Trained(model, cfg, pd.DataFrame(rows), folder or Path())
@@ -214,10 +218,7 @@ def trained(cfg: TrainConfig, data: Split, progress: bool = True, device: str = 
     started = time.perf_counter()
     run = train(cfg, data, folder, progress, device)
     results.atomic_write_csv(folder / "log.csv", run.log)
-    state = {k: v.contiguous() for k, v in run.model.state_dict().items()}
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    results.atomic_write_bytes(weights, buf.getvalue())
+    _save(weights, {k: v.contiguous() for k, v in run.model.state_dict().items()})
     record = results.provenance(asdict(cfg), device, data=data.source, train_images=len(data),
                                 wall_s=round(time.perf_counter() - started, 1))  # fmt: skip
     results.atomic_write_text(folder / "provenance.json", json.dumps(record, indent=1, default=str))

@@ -47,6 +47,27 @@ def center_square(img: torch.Tensor) -> torch.Tensor:
     return img[..., y : y + s, x : x + s]
 
 
+def paste(
+    objects: torch.Tensor, positions: torch.Tensor, canvas: int, background: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Paste objects (B, C, h, w), each at its position (B, 2), into N x N canvases of one background.
+
+    Returns frames (B, C, N, N) in the objects' dtype and covered (B, 1, N, N) bool. Parts falling outside
+    the canvas are cut. One gather for the whole batch.
+    """
+    b, _, h, w = objects.shape
+    pos = positions.to(device=objects.device, dtype=torch.long)
+    grid = torch.arange(canvas, device=objects.device)
+    rows = grid[None, :] - pos[:, 0:1]  # (B, N): object row seen by each canvas row
+    cols = grid[None, :] - pos[:, 1:2]
+    covered = (((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :])[:, None]
+    rows, cols = rows.clamp(0, h - 1), cols.clamp(0, w - 1)
+    batch = torch.arange(b, device=objects.device)[:, None, None]
+    frames = objects.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+    fill = torch.tensor(background, dtype=objects.dtype, device=objects.device)
+    return torch.where(covered, frames, fill), covered
+
+
 def embed(
     src: torch.Tensor, positions: torch.Tensor, canvas: int, background: float = 0.0
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,18 +75,7 @@ def embed(
 
     Returns frames (K, 3, N, N) and covered (K, 1, N, N) bool. Parts falling outside the canvas are cut.
     """
-    _, h, w = src.shape
-    pos = positions.to(device=src.device, dtype=torch.long)
-    grid = torch.arange(canvas, device=src.device)
-    rows = grid[None, :] - pos[:, 0:1]  # (K, N): source row seen by each canvas row
-    cols = grid[None, :] - pos[:, 1:2]
-    row_ok = (rows >= 0) & (rows < h)
-    col_ok = (cols >= 0) & (cols < w)
-    rows, cols = rows.clamp(0, h - 1), cols.clamp(0, w - 1)
-    frames = src[:, rows[:, :, None], cols[:, None, :]]  # (3, K, N, N) by one gather
-    covered = (row_ok[:, :, None] & col_ok[:, None, :])[:, None]  # (K, 1, N, N)
-    frames = torch.where(covered, frames.transpose(0, 1), torch.full_like(frames[:1, 0], background))
-    return frames, covered
+    return paste(src.expand(len(positions), -1, -1, -1), positions, canvas, background)
 
 
 def windows(img: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
