@@ -27,7 +27,7 @@ test: $(STAMP)  ## run the test suite, including smoke runs of every notebook
 	$(PY) -m pytest -q
 
 figures: $(STAMP)  ## run every notebook in PROFILE (default: default) and write figures/
-	$(PY) -m invariance.build --profile $(PROFILE)
+	$(PY) -m invariance.run_notebooks --profile $(PROFILE)
 
 lab: $(STAMP)  ## open the notebooks in JupyterLab with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/
@@ -39,10 +39,10 @@ bench: $(STAMP)  ## print the speed benchmark (runner vs forward vs naive)
 	$(PY) -m invariance.bench
 
 lint: $(STAMP)  ## ruff check and format check
-	$(VENV)/bin/ruff check lib tests && $(VENV)/bin/ruff format --check lib tests
+	$(VENV)/bin/ruff check lib tests notebooks && $(VENV)/bin/ruff format --check lib tests notebooks
 
 format: $(STAMP)  ## ruff format
-	$(VENV)/bin/ruff format lib tests && $(VENV)/bin/ruff check --fix lib tests
+	$(VENV)/bin/ruff format lib tests notebooks && $(VENV)/bin/ruff check --fix lib tests notebooks
 
 clean-cache:  ## delete cached evaluation tables (data/cache)
 	rm -rf data/cache

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
-from invariance import evaluate, protocols, transforms
-from invariance.images import SourceImage, to_float
+from invariance import evaluate, protocols
+from invariance.images import SourceImage
 from PIL import Image
 
 
@@ -77,14 +77,6 @@ def test_cached_run_is_reused(lite0, few_images):
     assert first.equals(second) and len(first) == 4
 
 
-def test_center_crop_frames_geometry(lite0):
-    img = SourceImage("x", 0, torch.randint(0, 256, (3, 300, 400), dtype=torch.uint8))
-    frames = evaluate.center_crop_frames(lite0, [img])
-    assert frames.shape == (1, 3, 224, 224)
-    full = transforms.resize_shorter(to_float(img.pixels), 256)
-    assert torch.equal(frames[0], full[:, 16:240, 58:282])  # 400 * 256 / 300 -> 341 wide
-
-
 def test_out_of_memory_halves_the_batch_and_goes_on(lite0):
     from invariance.models import LoadedModel
 
@@ -100,3 +92,8 @@ def test_out_of_memory_halves_the_batch_and_goes_on(lite0):
     model = LoadedModel("picky", Picky(), lite0.data_config, True, "none")
     probs = evaluate.forward_probs(model, torch.rand(7, 3, 8, 8), batch_size=8)
     assert probs.shape == (7, 5) and seen[:3] == [7, 4, 2] and sum(s for s in seen if s <= 3) == 7
+
+
+def test_protocol_summary_of_no_networks_is_an_empty_table():
+    table = evaluate.protocol_summary([], [])
+    assert table.empty and list(table.columns[:3]) == ["model", "condition", "metric"]

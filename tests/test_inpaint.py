@@ -27,8 +27,12 @@ def test_fill_matches_official_code():
     frames, known = torch.stack(frames), torch.stack(known)
     ours = inpaint.fill(frames, known, max_unfilled=20, max_passes=6)
     for i in range(3):
-        ref = inpaint.official_fill(frames[i].numpy().transpose(1, 2, 0).astype(np.float64),
-                               known[i, 0].numpy().astype(np.float64), 20, 6)  # fmt: skip
+        ref = inpaint.official_fill(
+            frames[i].numpy().transpose(1, 2, 0).astype(np.float64),
+            known[i, 0].numpy().astype(np.float64),
+            20,
+            6,
+        )
         assert np.abs(ours[i].numpy().transpose(1, 2, 0) - ref).max() < 1e-5
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import hand_made_pairs
 from invariance import metrics
 
 P1 = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.5, 0.4, 0.1], [0.2, 0.2, 0.6]])
@@ -48,13 +49,47 @@ def test_bootstrap_ci_groups_and_constant():
 
 
 def test_summarize_table():
-    t = pd.DataFrame({"image_id": ["a", "a", "b"], "label": [0, 0, 1],
-                      "top1_a": [0, 0, 2], "top1_b": [0, 1, 2],
-                      "p_top_a": [0.9, 0.8, 0.5], "p_top_b": [0.8, 0.4, 0.5],
-                      "p_true_a": [0.9, 0.8, 0.2], "p_true_b": [0.8, 0.4, 0.3]})  # fmt: skip
+    t = pd.DataFrame(
+        {
+            "image_id": ["a", "a", "b"],
+            "label": [0, 0, 1],
+            "top1_a": [0, 0, 2],
+            "top1_b": [0, 1, 2],
+            "p_top_a": [0.9, 0.8, 0.5],
+            "p_top_b": [0.8, 0.4, 0.5],
+            "p_true_a": [0.9, 0.8, 0.2],
+            "p_true_b": [0.8, 0.4, 0.3],
+        }
+    )
     s = metrics.summarize(t, n_boot=200)
     assert s.loc["p_top1_change", "value"] == pytest.approx(1 / 3)
     assert s.loc["mac", "value"] == pytest.approx((0.1 + 0.4 + 0.0) / 3)
     assert s.loc["mac_true", "value"] == pytest.approx((0.1 + 0.4 + 0.1) / 3)
     assert s.loc["accuracy", "value"] == pytest.approx(2 / 3)
     assert s.loc["accuracy", "images"] == 2
+
+
+def test_per_pair_definitions_agree_with_the_array_metrics():
+    t = hand_made_pairs()
+    assert metrics.PAIR_METRICS["p_top1_change"](t).tolist() == [0, 1, 0, 0, 0, 0]
+    assert metrics.jaggedness(np.array([1, 1, 2, 2])) == pytest.approx(1 / 3)
+    assert metrics.per_image(t)["a"] == pytest.approx(1 / 3) and metrics.per_image(t)["b"] == 0
+
+
+def test_frame_table_and_path_matrix():
+    f = metrics.frame_table(hand_made_pairs())
+    a = f[f.image_id == "a"]
+    assert a.frame.tolist() == [0, 1, 2, 3] and a.top1.tolist() == [1, 1, 2, 2]
+    assert a.p_true.tolist() == [0.5, 0.6, 0.2, 0.3]
+    m = metrics.path_matrix(hand_made_pairs())
+    assert list(m.index) == ["b", "a"] and m.shape == (2, 4)  # sorted by mean P(correct), high first
+
+
+def test_summary_table_wide_and_split_condition():
+    summary = metrics.summary_table({("net", "crop|0.4"): hand_made_pairs()}, n_boot=100)
+    assert set(summary.metric) == {"p_top1_change", "mac", "mac_true", "accuracy"}
+    assert "[" in metrics.wide(summary).iloc[0, 0]
+    split = metrics.split_condition(summary)
+    assert set(split.variant) == {"crop"} and set(split.scale) == {0.4}
+    empty = metrics.summary_table({})
+    assert empty.empty and list(empty.columns[:3]) == ["model", "condition", "metric"]

@@ -5,9 +5,9 @@ import time
 
 import nbformat
 import pytest
-from invariance import build, paths
+from invariance import paths, run_notebooks
 
-NOTEBOOKS = build.notebooks()
+NOTEBOOKS = run_notebooks.notebooks()
 
 
 def test_notebooks_are_numbered_in_order():
@@ -31,7 +31,7 @@ def test_committed_notebook_is_clean(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_in_smoke_profile(path, tmp_path):
     started = time.time()
-    build.run_notebook(path, "smoke", tmp_path)
+    run_notebooks.run_notebook(path, "smoke", tmp_path)
     figures = paths.figures_dir("smoke")
     made = [p for p in figures.glob(f"{path.stem[:2]}_*.png") if p.stat().st_mtime >= started - 1]
     assert made, f"{path.name} wrote no figure to {figures}"
@@ -39,3 +39,5 @@ def test_notebook_runs_in_smoke_profile(path, tmp_path):
         assert png.with_suffix(".pdf").exists()
         prov = json.loads(png.with_suffix(".json").read_text())
         assert prov["profile"] == "smoke" and prov["config"]["settings"]["profile"] == "smoke"
+        # the numerics policy is applied where the settings are built, and recorded with the figure
+        assert prov["numerics"]["tf32_cudnn"] is False and prov["numerics"]["tf32_matmul"] is False

@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from invariance import protocols, transforms
+from invariance import config, protocols, transforms
 from invariance.images import SourceImage, to_float
 from PIL import Image
 
@@ -14,7 +14,7 @@ def image(h=60, w=80, seed=0, id_="img") -> SourceImage:
 
 
 def test_translation_frames_are_one_pixel_diagonal_shifts():
-    frames, covered = protocols.Translation(side=30, steps=4).build(image(), 64, "cpu")
+    frames, covered = protocols.Translation(side=30, steps=4).make_frames(image(), 64, "cpu")
     assert frames.shape == (5, 3, 64, 64)
     for k in range(4):
         assert torch.equal(frames[k + 1, :, 1:, 1:], frames[k, :, :-1, :-1])
@@ -27,7 +27,7 @@ def test_translation_equals_naive_paste_of_resized_source():
     img, p = image(), protocols.Translation(side=40, steps=3)
     src = p.source(img, 64, "cpu")
     pos = p.positions(img, tuple(src.shape[-2:]), 64)
-    frames, _ = p.build(img, 64, "cpu")
+    frames, _ = p.make_frames(img, 64, "cpu")
     for k, (y, x) in enumerate(pos.tolist()):
         ref = torch.zeros(3, 64, 64)
         ref[:, y : y + src.shape[1], x : x + src.shape[2]] = src
@@ -49,7 +49,7 @@ def test_sides_scale_with_canvas():
 
 
 def test_scale_grows_one_pixel_top_left_fixed():
-    frames, covered = protocols.Scale(side=40, steps=3).build(image(), 96, "cpu")
+    frames, covered = protocols.Scale(side=40, steps=3).make_frames(image(), 96, "cpu")
     rows = covered[:, 0].any(dim=2).sum(dim=1)  # height covered
     tops = covered[:, 0].any(dim=2).float().argmax(dim=1)
     lefts = covered[:, 0].any(dim=1).float().argmax(dim=1)
@@ -62,7 +62,7 @@ def test_backgrounds():
     img = image()
     p = protocols.Translation(side=30, steps=2, background="mean")
     frames = protocols.build_frames(p, [img], 64, mean=(0.1, 0.2, 0.3))[0]
-    _, covered = p.build(img, 64, "cpu")
+    _, covered = p.make_frames(img, 64, "cpu")
     assert torch.allclose(frames[0, :, 0, 0], torch.tensor([0.1, 0.2, 0.3]))
     black = protocols.build_frames(protocols.Translation(side=30, steps=2), [img], 64)[0]
     assert (black[~covered.expand_as(black)] == 0).all()
@@ -76,7 +76,7 @@ def test_backgrounds():
 def test_crop_windows_equal_naive_pil_crop_then_slices():
     img = image(50, 70)
     p = protocols.Crop(fraction=0.5, steps=4, margin=6)
-    frames, covered = p.build(img, 32, "cpu")
+    frames, covered = p.make_frames(img, 32, "cpu")
     y, x, h, w = p.box(img)
     assert h == w and abs(h * w - 0.5 * 50 * 70) < 2 * h + 1 and covered.all()
     big = transforms.resize(to_float(img.pixels[:, y : y + h, x : x + w]), (38, 38))
@@ -90,7 +90,7 @@ def test_crop_windows_equal_naive_pil_crop_then_slices():
 def test_crop_shift_before_rescale_moves_box_in_original():
     img = image(50, 70)
     p = protocols.Crop(fraction=1.0, steps=3, shift_before_rescale=True)
-    frames, _ = p.build(img, 32, "cpu")
+    frames, _ = p.make_frames(img, 32, "cpu")
     y, x, h, w = p.box(img)
     assert y + h + 3 <= 50 and x + w + 3 <= 70
     for c in range(4):
@@ -124,10 +124,30 @@ def test_bad_parameters_are_refused():
         protocols.Crop(fraction=1.5)
 
 
-def test_placement_cells_span_the_canvas():
+def test_grid_cells_span_the_canvas():
     img = image(60, 60)
     n, side = 64, protocols.scaled(30, 64)
-    corner = protocols.Placement(side=30, cell=(0, 0), grid=3).positions(img, (side, side), n)
-    far = protocols.Placement(side=30, cell=(2, 2), grid=3).positions(img, (side, side), n)
+    corner = protocols.GridTranslation(side=30, cell=(0, 0), grid=3).positions(img, (side, side), n)
+    far = protocols.GridTranslation(side=30, cell=(2, 2), grid=3).positions(img, (side, side), n)
     assert corner.tolist() == [[0, 0], [1, 1]]
     assert far[-1].tolist() == [n - side, n - side]  # the last frame touches the bottom-right edge
+
+
+def test_center_crop_frames_geometry(lite0):
+    img = SourceImage("x", 0, torch.randint(0, 256, (3, 300, 400), dtype=torch.uint8))
+    frames = protocols.center_crop_frames(lite0, [img])
+    assert frames.shape == (1, 3, 224, 224)
+    full = transforms.resize_shorter(to_float(img.pixels), 256)
+    assert torch.equal(frames[0], full[:, 16:240, 58:282])  # 400 * 256 / 300 -> 341 wide
+
+
+def test_sweep_conditions_follow_the_official_code():
+    c = protocols.sweep_conditions((0.1, 1.0), (1.3,), steps=8)
+    assert c["crop|0.1"].fraction == 0.1 and c["crop shift-before-rescale|1"].shift_before_rescale
+    assert c["embed black|1.3"].side == int(224 / 1.3) == 172 and c["embed mean|1.3"].background == "mean"
+
+
+def test_grid_conditions_keep_their_cache_name():
+    c = protocols.grid_conditions((60,), 2)
+    assert list(c) == ["60|0|0", "60|0|1", "60|1|0", "60|1|1"]
+    assert '"__type__":"Placement"' in config.to_json(c["60|1|0"])  # the name cached results were keyed on

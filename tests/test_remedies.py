@@ -68,8 +68,13 @@ def test_diagonal_pairs_on_a_hand_made_network():
 
 def test_position_probs_equal_one_frame_at_a_time():
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, 2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
-                              torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()  # fmt: skip
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, 2),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, 3),
+    ).eval()
     objects = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
     offsets = torch.tensor([[0, 0], [1, 1], [4, 2]])
     batched = remedies.position_probs(net, objects, offsets, canvas=12, batch=4)
@@ -84,7 +89,7 @@ def test_variants_and_their_configs():
     cfg = remedies.variant_config("uniform+blurpool", steps=5, seed=2, sigma=3.0)
     assert cfg.placement == PlacementDistribution("uniform", sigma=3.0)
     assert cfg.arch.downsampling == "blurpool" and cfg.steps == 5 and cfg.seed == 2
-    assert remedies.variant_config("no subsampling").arch.total_stride == 1
+    assert remedies.variant_config("no subsampling").arch.downsampling == "none"
     with pytest.raises(ValueError, match="unknown variant"):
         remedies.variant_config("dropout")
 

@@ -105,8 +105,16 @@ def test_resize_close_to_pil_bicubic_antialiased():
     rng = np.random.default_rng(0)
     # smooth image so that both resamplers' differences stay small
     yy, xx = np.mgrid[0:120, 0:160]
-    arr = (127 + 60 * np.sin(xx / 9.0)[..., None] + 60 * np.cos(yy / 7.0)[..., None]
-           + rng.integers(0, 3, size=(120, 160, 3))).clip(0, 255).astype(np.uint8)  # fmt: skip
+    arr = (
+        (
+            127
+            + 60 * np.sin(xx / 9.0)[..., None]
+            + 60 * np.cos(yy / 7.0)[..., None]
+            + rng.integers(0, 3, size=(120, 160, 3))
+        )
+        .clip(0, 255)
+        .astype(np.uint8)
+    )
     ref = np.asarray(Image.fromarray(arr).resize((40, 30), Image.BICUBIC), dtype=np.float32) / 255
     ours = transforms.resize(torch.from_numpy(arr.transpose(2, 0, 1).copy()).float() / 255, (30, 40))
     diff = np.abs(ours.numpy().transpose(1, 2, 0) - ref)

@@ -17,9 +17,16 @@ def test_knn_similarity_excludes_self():
 def test_by_typicality_bins_and_correlation():
     ids = [f"i{j}" for j in range(4)]
     typ = pd.DataFrame({"image_id": ids, "typicality": [0.1, 0.2, 0.3, 0.4]})
-    pairs = pd.DataFrame({"image_id": ids * 2, "label": [0] * 8, "top1_a": [0] * 8,
-                          "top1_b": [1, 1, 0, 0, 1, 0, 0, 0],  # i0 changes twice, i1 once, others never
-                          "p_top_a": [0.5] * 8, "p_top_b": [0.4] * 8})  # fmt: skip
+    pairs = pd.DataFrame(
+        {
+            "image_id": ids * 2,
+            "label": [0] * 8,
+            "top1_a": [0] * 8,
+            "top1_b": [1, 1, 0, 0, 1, 0, 0, 0],  # i0 changes twice, i1 once, others never
+            "p_top_a": [0.5] * 8,
+            "p_top_b": [0.4] * 8,
+        }
+    )
     pairs = pairs.sort_values("image_id", kind="stable")
     b = typicality.by_typicality(pairs, typ, bins=2, n_boot=100)
     assert b.images.tolist() == [2, 2]

@@ -1,4 +1,4 @@
-"""Why the architecture gives no invariance (paper, Section 4; claim 2): the sampling theorem.
+"""Claim 2, the sampling theorem (notebook 07): why the architecture gives no invariance (paper, Section 4).
 
 Three tools:
 - a 1-D toy (convolve, optional ReLU, optional blur, subsample by 2, global sum) against sub-pixel shifts
@@ -12,7 +12,7 @@ Three tools:
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from timm.layers.padding import get_same_padding
 from torch import nn
 
-from . import metrics, protocols
+from . import cache, metrics, protocols
 from .images import SourceImage
 from .models import LoadedModel, normalize
 
@@ -144,17 +144,20 @@ def shift_periodicity(
 
     x: the standard centre crop. Returns shift, max_abs_logit_diff, top1_changes.
     """
-    from .evaluate import center_crop_frames
-
     net = circularize(model.module)
-    x = normalize(center_crop_frames(model, images), model.data_config)
+    x = normalize(protocols.center_crop_frames(model, images), model.data_config)
     rows = []
     with torch.inference_mode():
         base = net(x)
         for s in shifts:
             out = net(torch.roll(x, shifts=(s, s), dims=(-2, -1)))
-            rows.append({"shift": s, "max_abs_logit_diff": float((out - base).abs().max()),
-                         "top1_changes": int((out.argmax(-1) != base.argmax(-1)).sum())})  # fmt: skip
+            rows.append(
+                {
+                    "shift": s,
+                    "max_abs_logit_diff": float((out - base).abs().max()),
+                    "top1_changes": int((out.argmax(-1) != base.argmax(-1)).sum()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -170,8 +173,10 @@ def pooled_stage_features(model: LoadedModel, frames: torch.Tensor) -> list[torc
     """Globally average-pooled output of each stage for frames (M, 3, N, N) in [0, 1]: list of (M, C_s)."""
     named = dict(model.module.named_modules())
     captured: list[torch.Tensor] = []
-    hooks = [named[name].register_forward_hook(lambda _m, _i, out: captured.append(out.mean(dim=(-2, -1))))
-             for name, _ in stage_modules(model.module)]  # fmt: skip
+    hooks = [
+        named[name].register_forward_hook(lambda _m, _i, out: captured.append(out.mean(dim=(-2, -1))))
+        for name, _ in stage_modules(model.module)
+    ]
     try:
         with torch.inference_mode():
             model.module(normalize(frames, model.data_config))
@@ -208,3 +213,49 @@ def stage_invariance(
             {"model": model.label, "stage": name, "stride": stride, "change": v, "ci_low": lo, "ci_high": hi}
         )
     return pd.DataFrame(rows)
+
+
+# --- cached runs over networks (notebook 07) -----------------------------------------------------------
+
+
+def periodicity_checks(
+    models: Sequence[LoadedModel], images: Sequence[SourceImage], shifts: Sequence[int]
+) -> dict[str, pd.DataFrame]:
+    """shift_periodicity for every network: {model label: table} (cached)."""
+    ids = [img.id for img in images]
+    checks = {}
+    for m in models:
+        key = {"model": m.cache_key(), "images": ids, "shifts": list(shifts), "what": "circular periodicity"}
+        checks[m.label] = cache.cached_once(
+            f"{m.name}-periodicity", key, lambda m=m: shift_periodicity(m, images, shifts)
+        )
+    return checks
+
+
+def periodicity_summary(checks: Mapping[str, pd.DataFrame], stride: int = 32) -> pd.DataFrame:
+    """Per network: the largest logit change at multiples of the stride, and the smallest elsewhere."""
+    rows = []
+    for model, t in checks.items():
+        on = t["shift"] % stride == 0
+        rows.append(
+            {
+                "model": model,
+                f"max at multiples of {stride}": t.max_abs_logit_diff[on].max(),
+                "min at other shifts": t.max_abs_logit_diff[~on & (t["shift"] > 0)].min(),
+            }
+        )
+    return pd.DataFrame(rows).set_index("model")
+
+
+def stage_invariance_table(
+    models: Sequence[LoadedModel], protocol: protocols.Protocol, images: Sequence[SourceImage]
+) -> pd.DataFrame:
+    """stage_invariance for every network, one long table (cached)."""
+    ids = [img.id for img in images]
+    tables = []
+    for m in models:
+        key = {"model": m.cache_key(), "protocol": protocol, "images": ids, "what": "stages"}
+        tables.append(
+            cache.cached_once(f"{m.name}-stages", key, lambda m=m: stage_invariance(m, protocol, images))
+        )
+    return pd.concat(tables, ignore_index=True)

@@ -22,10 +22,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import config, datasets, evaluate, inpaint, models, paths, protocols, results
-from .experiments import table1_protocols
+from . import config, datasets, evaluate, files, inpaint, models, paths, protocols
 from .images import SourceImage
-from .protocols import Translation
+from .protocols import Translation, table1_protocols
 
 
 def _sync(device: torch.device) -> None:
@@ -53,8 +52,9 @@ def time_forward(
     if numerics.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     module = evaluate._module(model, numerics)
-    autocast = (torch.autocast(x.device.type, dtype=torch.bfloat16) if numerics.bf16
-                else contextlib.nullcontext())  # fmt: skip
+    autocast = (
+        torch.autocast(x.device.type, dtype=torch.bfloat16) if numerics.bf16 else contextlib.nullcontext()
+    )
     with torch.inference_mode(), autocast:
         module(x[:batch_size])  # warm-up (and compilation)
         _sync(x.device)
@@ -107,12 +107,13 @@ def naive_pairs(
     return out
 
 
-def inpaint_vs_official(images: Sequence[SourceImage], canvas: int, device: torch.device, ref_frames: int,
-                        repeats: int) -> dict:  # fmt: skip
+def inpaint_vs_official(
+    images: Sequence[SourceImage], canvas: int, device: torch.device, ref_frames: int, repeats: int
+) -> dict:
     """The inpainting protocol's background: our batched `inpaint.fill` on every frame of the images at
     once against the official per-frame SciPy code on the first ref_frames frames (seconds per frame)."""
     protocol = Translation(background="inpaint")
-    built = [protocol.build(img, canvas, device) for img in images]
+    built = [protocol.make_frames(img, canvas, device) for img in images]
     frames, covered = torch.cat([f for f, _ in built]), torch.cat([c for _, c in built])
     t_ours = float("inf")
     for _ in range(repeats):
@@ -123,13 +124,22 @@ def inpaint_vs_official(images: Sequence[SourceImage], canvas: int, device: torc
         t_ours = min(t_ours, time.perf_counter() - start)
     m = min(ref_frames, len(frames))
     start = time.perf_counter()
-    refs = [inpaint.official_fill(frames[i].cpu().double().permute(1, 2, 0).numpy(),
-                                  covered[i, 0].cpu().double().numpy()) for i in range(m)]  # fmt: skip
+    refs = [
+        inpaint.official_fill(
+            frames[i].cpu().double().permute(1, 2, 0).numpy(), covered[i, 0].cpu().double().numpy()
+        )
+        for i in range(m)
+    ]
     t_ref = time.perf_counter() - start
     diff = max(float(np.abs(ours[i].cpu().permute(1, 2, 0).numpy() - refs[i]).max()) for i in range(m))
-    return {"frames": len(frames), "ours_s_per_frame": t_ours / len(frames), "official_frames": m,
-            "official_s_per_frame": t_ref / m, "speedup": (t_ref / m) / (t_ours / len(frames)),
-            "max_abs_diff": diff}  # fmt: skip
+    return {
+        "frames": len(frames),
+        "ours_s_per_frame": t_ours / len(frames),
+        "official_frames": m,
+        "official_s_per_frame": t_ref / m,
+        "speedup": (t_ref / m) / (t_ours / len(frames)),
+        "max_abs_diff": diff,
+    }
 
 
 def protocol_costs(model: models.LoadedModel, images: Sequence[SourceImage], batch: int) -> list[dict]:
@@ -143,8 +153,15 @@ def protocol_costs(model: models.LoadedModel, images: Sequence[SourceImage], bat
         _sync(model.device)
         t_build = time.perf_counter() - start
         t_fwd = time_forward(model, frames.flatten(0, 1), batch, evaluate.Numerics())
-        rows.append({"protocol": name, "frames": frames.shape[0] * frames.shape[1], "build_s": t_build,
-                     "forward_s": t_fwd, "build_share": t_build / (t_build + t_fwd)})  # fmt: skip
+        rows.append(
+            {
+                "protocol": name,
+                "frames": frames.shape[0] * frames.shape[1],
+                "build_s": t_build,
+                "forward_s": t_fwd,
+                "build_share": t_build / (t_build + t_fwd),
+            }
+        )
     return rows
 
 
@@ -169,8 +186,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
     )
     args = ap.parse_args(argv)
     config.set_numerics(0)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))  # fmt: skip
+    device = torch.device(
+        "cuda"
+        if args.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if args.device == "auto" else args.device)
+    )
     model = models.load(args.model, pretrained=not args.untrained, device=device)
     batch = args.batch or evaluate.default_batch_size(device)
     images = datasets.load_sample(args.images, seed=0)
@@ -186,8 +206,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
         (f"bf16 autocast, channels_last, batch {batch}", dataclasses.replace(base, bf16=True), batch),
     ]
     if args.compile:
-        variants.append((f"float32, channels_last, compile, batch {batch}",
-                         dataclasses.replace(base, compile=True), batch))  # fmt: skip
+        variants.append(
+            (
+                f"float32, channels_last, compile, batch {batch}",
+                dataclasses.replace(base, compile=True),
+                batch,
+            )
+        )
     prebuilt = protocols.build_frames(protocol, images, n, model.data_config.mean, device).flatten(0, 1)
     for name, numerics, b in variants:
         _reset_peak(device)
@@ -199,10 +224,18 @@ def main(argv: Sequence[str] | None = None) -> dict:
             t_run = min(t_run, t)
         ref_table = table if ref_table is None else ref_table
         flips = int(((table.top1_a != ref_table.top1_a) | (table.top1_b != ref_table.top1_b)).sum())
-        rows.append({"variant": name, "forward_frames_per_s": frames_total / t_fwd,
-                     "runner_frames_per_s": frames_total / t_run, "runner_pairs_per_s": pairs_total / t_run,
-                     "runner_over_forward": t_fwd / t_run, "top1_flips_vs_float32": flips,
-                     "pairs": pairs_total, "peak_memory_mb": _peak_mb(device)})  # fmt: skip
+        rows.append(
+            {
+                "variant": name,
+                "forward_frames_per_s": frames_total / t_fwd,
+                "runner_frames_per_s": frames_total / t_run,
+                "runner_pairs_per_s": pairs_total / t_run,
+                "runner_over_forward": t_fwd / t_run,
+                "top1_flips_vs_float32": flips,
+                "pairs": pairs_total,
+                "peak_memory_mb": _peak_mb(device),
+            }
+        )
     naive_imgs = images[: args.naive_images]
     t_naive = float("inf")
     for _ in range(args.repeats):
@@ -214,31 +247,48 @@ def main(argv: Sequence[str] | None = None) -> dict:
     agree = ours.top1_a.tolist() == [r[0] for r in naive] and ours.top1_b.tolist() == [r[1] for r in naive]
     cost_imgs = images[: args.costs_images]
     record = {
-        "device": results.device_name(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "model": model.label, "protocol": protocol.name, "canvas": n, "batch": batch,
-        "images": len(images), "frames_per_image": k, "repeats": args.repeats, "variants": rows,
-        "naive": {"images": len(naive_imgs), "pairs_per_s": naive_pairs_per_s,
-                  "top1_agrees_with_runner": agree,
-                  "max_abs_p_diff": float(np.abs(ours.p_top_a.to_numpy() - [r[2] for r in naive]).max())},
+        "device": files.device_name(device),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "model": model.label,
+        "protocol": protocol.name,
+        "canvas": n,
+        "batch": batch,
+        "images": len(images),
+        "frames_per_image": k,
+        "repeats": args.repeats,
+        "variants": rows,
+        "naive": {
+            "images": len(naive_imgs),
+            "pairs_per_s": naive_pairs_per_s,
+            "top1_agrees_with_runner": agree,
+            "max_abs_p_diff": float(np.abs(ours.p_top_a.to_numpy() - [r[2] for r in naive]).max()),
+        },
         "runner_speedup_over_naive": rows[0]["runner_pairs_per_s"] / naive_pairs_per_s,
         "protocol_costs": protocol_costs(model, cost_imgs, batch) if cost_imgs else [],
-        "inpainting": (inpaint_vs_official(cost_imgs, n, device, args.official_frames, args.repeats)
-                       if cost_imgs else None),
-        "git": results.git_revision(), "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }  # fmt: skip
+        "inpainting": (
+            inpaint_vs_official(cost_imgs, n, device, args.official_frames, args.repeats)
+            if cost_imgs
+            else None
+        ),
+        "git": files.git_revision(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     _print(record)
     out = paths.project_root() / "benchmarks" / "results"
     slug = "".join(c if c.isalnum() else "-" for c in f"{device.type}-{record['device']}")[:60]
     path = out / f"{slug}-{args.model}-{protocol.name}.json"
-    results.atomic_write_text(path, json.dumps(record, indent=1))
+    files.atomic_write_text(path, json.dumps(record, indent=1))
     print(f"\nwritten: {path.relative_to(paths.project_root())}")
     return record
 
 
 def _print(r: dict) -> None:
     print(f"device: {r['device']} | torch {r['torch']} | {r['threads']} threads")
-    print(f"model {r['model']} | protocol {r['protocol']} | canvas {r['canvas']} | "
-          f"default batch {r['batch']} | {r['images']} images x {r['frames_per_image']} frames")  # fmt: skip
+    print(
+        f"model {r['model']} | protocol {r['protocol']} | canvas {r['canvas']} | "
+        f"default batch {r['batch']} | {r['images']} images x {r['frames_per_image']} frames"
+    )
     print(
         f"{'variant':46s} {'forward fr/s':>12s} {'runner fr/s':>12s} {'ratio':>6s} {'flips':>6s} {'MB':>8s}"
     )
@@ -262,8 +312,10 @@ def _print(r: dict) -> None:
         print("\nwhere the time goes (frame building vs forward, default batch, float32):")
         print(f"{'protocol':10s} {'frames':>7s} {'build s':>8s} {'forward s':>10s} {'build share':>12s}")
         for c in r["protocol_costs"]:
-            print(f"{c['protocol']:10s} {c['frames']:7d} {c['build_s']:8.2f} {c['forward_s']:10.2f} "
-                  f"{c['build_share']:12.1%}")  # fmt: skip
+            print(
+                f"{c['protocol']:10s} {c['frames']:7d} {c['build_s']:8.2f} {c['forward_s']:10.2f} "
+                f"{c['build_share']:12.1%}"
+            )
     if r.get("inpainting"):
         ip = r["inpainting"]
         print(

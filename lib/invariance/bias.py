@@ -1,14 +1,17 @@
-"""Photographer's bias, measured on the real ILSVRC2012 validation boxes, and the object placements that
-standard training augmentation (random-resized-crop + horizontal flip) produces from them."""
+"""Claim 3, the photographer's bias (notebook 06): where objects sit in real photos (the ILSVRC2012
+validation boxes), where standard training augmentation (random-resized-crop + horizontal flip) moves them,
+and how invariance differs between typical and atypical positions of an embedded object on a grid."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 import torch
 from torchvision.transforms import RandomResizedCrop
 
-from . import datasets, paths
+from . import datasets, metrics, paths
 
 TIBETAN_TERRIER = "n02097474"
 
@@ -34,7 +37,7 @@ def of_class(boxes: pd.DataFrame, wnid: str) -> pd.DataFrame:
     return boxes[boxes.label == datasets.label_of_wnid(wnid)]
 
 
-def augmented_placements(
+def augmented_positions(
     boxes: pd.DataFrame,
     *,
     scale: tuple[float, float] = (0.08, 1.0),
@@ -77,11 +80,11 @@ def centre_concentration(t: pd.DataFrame) -> dict[str, float]:
 
 
 def concentration_table(sets: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """centre_concentration() of each set of placements, one row each."""
+    """centre_concentration() of each set of object positions, one row each."""
     return pd.DataFrame({name: centre_concentration(t) for name, t in sets.items()}).T
 
 
-def placement_sets(n_boxes: int | None = None, seed: int = 0) -> dict[str, pd.DataFrame]:
+def position_sets(n_boxes: int | None = None, seed: int = 0) -> dict[str, pd.DataFrame]:
     """The three sets the figure compares: all val boxes (or a seeded sample of n_boxes), the Tibetan
     terriers among all boxes, and where the (sampled) boxes land after training augmentation."""
     boxes = load_boxes()
@@ -89,5 +92,36 @@ def placement_sets(n_boxes: int | None = None, seed: int = 0) -> dict[str, pd.Da
     return {
         "val boxes, all classes": sample,
         "val boxes, Tibetan terrier": of_class(boxes, TIBETAN_TERRIER),
-        "after random-resized-crop + flip": augmented_placements(sample, seed=seed),
+        "after random-resized-crop + flip": augmented_positions(sample, seed=seed),
     }
+
+
+# --- invariance at typical and atypical positions (protocols.grid_conditions) ----------------------------
+
+
+def grid_summary(tables: Mapping[tuple[str, str], pd.DataFrame]) -> pd.DataFrame:
+    """P(top-1 change) and accuracy per model x side x grid cell ('side|row|col' conditions), with CIs."""
+    s = metrics.summary_table(tables, n_boot=500)
+    parts = s.condition.str.split("|", expand=True).astype(int)
+    return s.assign(side=parts[0], row=parts[1], col=parts[2])
+
+
+def typical_vs_atypical(grid: pd.DataFrame) -> pd.DataFrame:
+    """P(top-1 change) and accuracy at the most typical position (largest side, central cell) against the
+    least typical (smallest side, corner cells), and averaged over all, per network (a grid_summary)."""
+    cells = grid.row.max() + 1
+    centre = (cells - 1) / 2
+    dist = (grid.row - centre).abs() + (grid.col - centre).abs()
+    largest, smallest = grid.side.max(), grid.side.min()
+    typical = grid[(grid.side == largest) & (dist == dist.min())]
+    atypical = grid[(grid.side == smallest) & (dist == dist.max())]
+    parts = (
+        ("typical: large, centred", typical),
+        ("atypical: small, in a corner", atypical),
+        ("all placements", grid),
+    )
+    rows = []
+    for label, part in parts:
+        agg = part.groupby(["model", "metric"]).value.mean().unstack("metric")
+        rows.append(agg[["p_top1_change", "accuracy"]].assign(placement=label))
+    return pd.concat(rows).reset_index().set_index(["model", "placement"]).sort_index()

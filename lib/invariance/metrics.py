@@ -1,17 +1,19 @@
-"""Metrics of (in)variance. Probability inputs are (N, C) arrays (NumPy or torch) of softmax outputs.
+"""Metrics of (in)variance, and pure reshapes of the runner's tables. No network runs here.
 
 For a pair (x1, x2): P(top-1 change) = mean[argmax p1 != argmax p2]; MAC = mean |p1[k] - p2[k]| with
 k = argmax p1 (the first frame's top class, not the label), as in the official code.
+
+Each metric is defined once, per pair, by the functions `top1_changed`, `abs_change` and `correct`; the
+array versions (probability inputs (N, C), NumPy or torch) and the table versions (`PAIR_METRICS`, on the
+runner's per-pair table) both reduce those.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-
-ArrayLike = np.ndarray
 
 
 def _np(x) -> np.ndarray:
@@ -28,10 +30,31 @@ def _pair(p1, p2) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+# --- per pair: the one definition of each metric ------------------------------------------------------
+
+
+def top1_changed(top1_a, top1_b):
+    """1.0 where the top-1 class of frame a differs from frame b's, else 0.0 (arrays or Series (N,))."""
+    return (top1_a != top1_b).astype(float)
+
+
+def abs_change(p_a, p_b):
+    """|p_a - p_b| per pair: the change of one class's probability (arrays or Series (N,))."""
+    return abs(p_a - p_b)
+
+
+def correct(top1, label):
+    """1.0 where top1 equals the label, else 0.0 (arrays or Series (N,))."""
+    return (top1 == label).astype(float)
+
+
+# --- on probability arrays ------------------------------------------------------------------------------
+
+
 def p_top1_change(p1, p2) -> float:
     """Fraction of rows whose argmax differs between p1 and p2, both (N, C)."""
     a, b = _pair(p1, p2)
-    return float(np.mean(a.argmax(1) != b.argmax(1)))
+    return float(np.mean(top1_changed(a.argmax(1), b.argmax(1))))
 
 
 def mean_abs_change(p1, p2) -> float:
@@ -39,12 +62,12 @@ def mean_abs_change(p1, p2) -> float:
     a, b = _pair(p1, p2)
     k = a.argmax(1)
     rows = np.arange(len(a))
-    return float(np.mean(np.abs(a[rows, k] - b[rows, k])))
+    return float(np.mean(abs_change(a[rows, k], b[rows, k])))
 
 
 def accuracy(p, labels) -> float:
     """Top-1 accuracy of p (N, C) against integer labels (N,)."""
-    return float(np.mean(_np(p).argmax(1) == _np(labels)))
+    return float(np.mean(correct(_np(p).argmax(1), _np(labels))))
 
 
 def jaggedness(path) -> float:
@@ -53,7 +76,7 @@ def jaggedness(path) -> float:
     top1 = p.argmax(1) if p.ndim == 2 else p
     if len(top1) < 2:
         raise ValueError("a path needs at least two frames")
-    return float(np.mean(top1[1:] != top1[:-1]))
+    return float(np.mean(top1_changed(top1[:-1], top1[1:])))
 
 
 def consistency(path) -> float:
@@ -98,10 +121,10 @@ def bootstrap_ci(
 # --- on the runner's per-pair table -------------------------------------------------------------------
 
 PAIR_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
-    "p_top1_change": lambda t: (t.top1_a != t.top1_b).astype(float),
-    "mac": lambda t: (t.p_top_a - t.p_top_b).abs(),
-    "mac_true": lambda t: (t.p_true_a - t.p_true_b).abs(),
-    "accuracy": lambda t: (t.top1_a == t.label).astype(float),
+    "p_top1_change": lambda t: top1_changed(t.top1_a, t.top1_b),
+    "mac": lambda t: abs_change(t.p_top_a, t.p_top_b),
+    "mac_true": lambda t: abs_change(t.p_true_a, t.p_true_b),
+    "accuracy": lambda t: correct(t.top1_a, t.label),
 }
 
 
@@ -120,6 +143,59 @@ def summarize(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.D
         v = per_pair(table)
         ok = v.notna()
         mean, low, high = bootstrap_ci(v[ok], table.image_id[ok], n_boot=n_boot, seed=seed)
-        rows.append({"metric": name, "value": mean, "ci_low": low, "ci_high": high,
-                     "pairs": int(ok.sum()), "images": int(table.image_id[ok].nunique())})  # fmt: skip
+        rows.append(
+            {
+                "metric": name,
+                "value": mean,
+                "ci_low": low,
+                "ci_high": high,
+                "pairs": int(ok.sum()),
+                "images": int(table.image_id[ok].nunique()),
+            }
+        )
     return pd.DataFrame(rows).set_index("metric")
+
+
+def summary_table(tables: Mapping[tuple[str, str], pd.DataFrame], n_boot: int = 2000) -> pd.DataFrame:
+    """summarize() of many tables {(model, condition): pair table}, one long table:
+    model, condition, metric, value, ci_low, ci_high, pairs, images."""
+    cols = ["model", "condition", "metric", "value", "ci_low", "ci_high", "pairs", "images"]
+    rows = []
+    for (model, condition), table in tables.items():
+        s = summarize(table, n_boot=n_boot).reset_index()
+        rows.append(s.assign(model=model, condition=condition))
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
+# --- reshapes of the runner's tables -------------------------------------------------------------------
+
+
+def frame_table(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per-frame view of a pair table: image_id, label, frame, top1, p_true (frames 0..K-1)."""
+    first = pairs.rename(columns={"frame_a": "frame", "top1_a": "top1", "p_true_a": "p_true"})
+    last = pairs.sort_values("frame_b").groupby("image_id", sort=False).tail(1)
+    last = last.rename(columns={"frame_b": "frame", "top1_b": "top1", "p_true_b": "p_true"})
+    cols = ["image_id", "label", "frame", "top1", "p_true"]
+    out = pd.concat([first[cols], last[cols]], ignore_index=True)
+    return out.sort_values(["image_id", "frame"], ignore_index=True)
+
+
+def path_matrix(pairs: pd.DataFrame, value: str = "p_true") -> pd.DataFrame:
+    """(images x frames) table of a per-frame value along a path, rows sorted by mean value (high first)."""
+    mat = frame_table(pairs).pivot(index="image_id", columns="frame", values=value)
+    return mat.loc[mat.mean(axis=1).sort_values(ascending=False).index]
+
+
+def split_condition(summary: pd.DataFrame) -> pd.DataFrame:
+    """'variant|scale' condition names -> variant and scale columns."""
+    parts = summary.condition.str.split("|", expand=True)
+    return summary.assign(variant=parts[0], scale=parts[1].astype(float))
+
+
+def wide(summary: pd.DataFrame, columns: Sequence[str] = ("condition",)) -> pd.DataFrame:
+    """A summary_table as 'value [low, high]' strings: rows model x metric, one column per condition."""
+    triples = zip(summary.value, summary.ci_low, summary.ci_high, strict=True)
+    text = summary.assign(cell=[f"{v:.3f} [{lo:.3f}, {hi:.3f}]" for v, lo, hi in triples])
+    return text.pivot_table(
+        index=["model", "metric"], columns=list(columns), values="cell", aggfunc="first", sort=False
+    )

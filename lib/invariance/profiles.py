@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from . import datasets, models
+from . import config, datasets, models
 from .images import SourceImage
 
 PROFILES = ("smoke", "default", "paper")
@@ -34,12 +34,32 @@ _BASE: dict[str, dict[str, Any]] = {
 # and budgets": 32.6 min measured for all nine, 15 of them in the remedies training of notebook 09).
 _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
     "01_jagged_examples": {
-        "smoke": {"n_images": 3, "span": 6, "figure_span": 6, "scale_from": 90, "size_steps": 6,
-                  "shortlist": 2},
-        "default": {"models": ("lite2",), "n_images": 64, "span": 48, "figure_span": None, "scale_from": 90,
-                    "size_steps": 60, "shortlist": 4},
-        "paper": {"models": ("inception_resnet_v2",), "n_images": 200, "span": None, "figure_span": None,
-                  "scale_from": 90, "size_steps": 60, "shortlist": 4},
+        "smoke": {
+            "n_images": 3,
+            "span": 6,
+            "figure_span": 6,
+            "scale_from": 90,
+            "size_steps": 6,
+            "shortlist": 2,
+        },
+        "default": {
+            "models": ("lite2",),
+            "n_images": 64,
+            "span": 48,
+            "figure_span": None,
+            "scale_from": 90,
+            "size_steps": 60,
+            "shortlist": 4,
+        },
+        "paper": {
+            "models": ("inception_resnet_v2",),
+            "n_images": 200,
+            "span": None,
+            "figure_span": None,
+            "scale_from": 90,
+            "size_steps": 60,
+            "shortlist": 4,
+        },
     },
     "02_protocols": {"smoke": {}, "default": {}, "paper": {"models": ("inception_resnet_v2",)}},
     "03_jaggedness_maps": {
@@ -50,32 +70,67 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
     "04_protocol_table": {
         "smoke": {"n_images": 2, "steps": 2},
         "default": {"n_images": 100, "steps": 8},
-        "paper": {"models": ("vgg16", "resnet50", "densenet121", "inception_resnet_v2", "resnetblur50"),
-                  "steps": 8},
+        "paper": {
+            "models": ("vgg16", "resnet50", "densenet121", "inception_resnet_v2", "resnetblur50"),
+            "steps": 8,
+        },
     },
     "05_crop_rescale_sweep": {
         "smoke": {"n_images": 2, "steps": 2, "crop_fractions": (0.4, 1.0), "embed_scales": (1.6,)},
-        "default": {"models": ("lite0",), "n_images": 50, "steps": 8,
-                    "crop_fractions": (0.1, 0.4, 0.7, 1.0), "embed_scales": (1.3, 1.6, 1.9)},
-        "paper": {"models": ("vgg16", "resnet50", "densenet201"), "steps": 8,
-                  "crop_fractions": (0.1, 0.4, 0.7, 1.0), "embed_scales": (1.3, 1.6, 1.9)},
+        "default": {
+            "models": ("lite0",),
+            "n_images": 50,
+            "steps": 8,
+            "crop_fractions": (0.1, 0.4, 0.7, 1.0),
+            "embed_scales": (1.3, 1.6, 1.9),
+        },
+        "paper": {
+            "models": ("vgg16", "resnet50", "densenet201"),
+            "steps": 8,
+            "crop_fractions": (0.1, 0.4, 0.7, 1.0),
+            "embed_scales": (1.3, 1.6, 1.9),
+        },
     },
     "06_photographers_bias": {
         "smoke": {"n_images": 2, "grid": 2, "sides": (100,), "n_boxes": 2000},
-        "default": {"models": ("lite0",), "n_images": 40, "grid": 4, "sides": (60, 100, 140),
-                    "n_boxes": None},
-        "paper": {"models": ("resnet50",), "n_images": 200, "grid": 5, "sides": (60, 100, 140),
-                  "n_boxes": None},
+        "default": {
+            "models": ("lite0",),
+            "n_images": 40,
+            "grid": 4,
+            "sides": (60, 100, 140),
+            "n_boxes": None,
+        },
+        "paper": {
+            "models": ("resnet50",),
+            "n_images": 200,
+            "grid": 5,
+            "sides": (60, 100, 140),
+            "n_boxes": None,
+        },
     },
     "07_sampling_theorem": {
-        "smoke": {"n_images": 2, "architectures": ("resnet50",), "architectures_pretrained": False,
-                  "periodicity_images": 1, "shifts": (0, 1, 2, 16, 31, 32, 33)},
-        "default": {"n_images": 30, "architectures": ("resnet50", "vgg16"), "architectures_pretrained": False,
-                    "periodicity_images": 4,
-                    "shifts": (*range(0, 9), 12, 16, 24, 31, 32, 33, 40, 48, 56, 63, 64)},
-        "paper": {"models": ("vgg16", "resnet50", "inception_resnet_v2"), "n_images": 200,
-                  "architectures": ("resnet50",), "architectures_pretrained": True,
-                  "periodicity_images": 16, "shifts": tuple(range(0, 65))},
+        "smoke": {
+            "n_images": 2,
+            "architectures": ("resnet50",),
+            "architectures_pretrained": False,
+            "periodicity_images": 1,
+            "shifts": (0, 1, 2, 16, 31, 32, 33),
+        },
+        "default": {
+            "n_images": 30,
+            "architectures": ("resnet50", "vgg16"),
+            "architectures_pretrained": False,
+            "periodicity_images": 4,
+            "shifts": (*range(0, 9), 12, 16, 24, 31, 32, 33, 40, 48, 56, 63, 64),
+        },
+        "paper": {
+            "models": ("vgg16", "resnet50", "inception_resnet_v2"),
+            "n_images": 200,
+            "architectures": ("resnet50",),
+            "architectures_pretrained": True,
+            "periodicity_images": 16,
+            "shifts": tuple(range(0, 65)),
+        },
     },
     "08_typicality": {
         "smoke": {"n_images": 4, "n_reference": 20, "bins": 2, "steps": 2},
@@ -85,17 +140,40 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
     # models / n_images: the ImageNet part (resnet50 vs the antialiased resnetblur50), paper profile only
     # (no offline weights for either); smoke runs it on Lite0 and 2 images to keep the code path tested.
     "09_remedies": {
-        "smoke": {"models": ("lite0",), "n_images": 2, "steps": 2, "variants": ("photographer", "uniform",
-                  "blurpool", "uniform+blurpool"), "seeds": (0,), "train_steps": 4, "n_test": 20,
-                  "sizes": (24, 32, 40), "n_size_test": 10},
-        "default": {"models": (), "n_images": 0, "steps": 8, "variants": ("photographer", "uniform",
-                    "blurpool", "uniform+blurpool"), "seeds": (0, 1), "train_steps": 600, "n_test": 1000,
-                    "sizes": (20, 24, 28, 32, 40, 48), "n_size_test": 300},
-        "paper": {"models": ("resnet50", "resnetblur50"), "steps": 8, "variants": ("photographer", "uniform",
-                  "blurpool", "uniform+blurpool", "no subsampling"), "seeds": (0, 1, 2), "train_steps": 6000,
-                  "n_test": None, "sizes": (20, 24, 28, 32, 40, 48), "n_size_test": None},
+        "smoke": {
+            "models": ("lite0",),
+            "n_images": 2,
+            "steps": 2,
+            "variants": ("photographer", "uniform", "blurpool", "uniform+blurpool"),
+            "seeds": (0,),
+            "train_steps": 4,
+            "n_test": 20,
+            "sizes": (24, 32, 40),
+            "n_size_test": 10,
+        },
+        "default": {
+            "models": (),
+            "n_images": 0,
+            "steps": 8,
+            "variants": ("photographer", "uniform", "blurpool", "uniform+blurpool"),
+            "seeds": (0, 1),
+            "train_steps": 600,
+            "n_test": 1000,
+            "sizes": (20, 24, 28, 32, 40, 48),
+            "n_size_test": 300,
+        },
+        "paper": {
+            "models": ("resnet50", "resnetblur50"),
+            "steps": 8,
+            "variants": ("photographer", "uniform", "blurpool", "uniform+blurpool", "no subsampling"),
+            "seeds": (0, 1, 2),
+            "train_steps": 6000,
+            "n_test": None,
+            "sizes": (20, 24, 28, 32, 40, 48),
+            "n_size_test": None,
+        },
     },
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -139,7 +217,9 @@ def resolve_device(device: str) -> str:
 
 
 def settings(notebook: str, profile: str, **overrides: Any) -> Settings:
-    """The notebook's settings in a profile; overrides that are None keep the profile's value."""
+    """The notebook's settings in a profile; overrides that are None keep the profile's value.
+
+    Also applies the numerics policy (config.set_numerics with the settings' seed)."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
     merged: dict[str, Any] = {"device": "cpu", **_BASE[profile], **_NOTEBOOKS[notebook][profile]}
@@ -151,7 +231,11 @@ def settings(notebook: str, profile: str, **overrides: Any) -> Settings:
     merged["device"] = resolve_device(merged["device"])
     own = {f for f in Settings.__dataclass_fields__ if f not in ("notebook", "profile", "extra")}
     extra = tuple(sorted((k, v) for k, v in merged.items() if k not in own))
-    return Settings(notebook, profile, extra=extra, **{k: v for k, v in merged.items() if k in own})
+    s = Settings(notebook, profile, extra=extra, **{k: v for k, v in merged.items() if k in own})
+    # Every notebook builds its settings first, so the numerics policy (seeds, TF32 off) is in force for
+    # everything it computes and is recorded in every sidecar and cached result.
+    config.set_numerics(s.seed)
+    return s
 
 
 def load_images(s: Settings) -> list[SourceImage]:

@@ -13,12 +13,14 @@ import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from . import inpaint, transforms
 from .images import SourceImage, to_float
+from .models import LoadedModel
 
 BACKGROUNDS = ("black", "mean", "inpaint")
 
@@ -97,7 +99,7 @@ class Translation:
         start = (along, across) if self.path == "vertical" else (across, along)
         return transforms.line_positions(start, steps, self.path)
 
-    def build(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    def make_frames(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         """Frames (K, 3, N, N) on a black canvas and covered (K, 1, N, N)."""
         src = self.source(img, canvas, device)
         return transforms.embed(src, self.positions(img, tuple(src.shape[-2:]), canvas), canvas)
@@ -121,16 +123,19 @@ class Scale:
     def name(self) -> str:
         return f"scale-{self.background}"
 
-    def build(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    def make_frames(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         x = to_float(img.pixels.to(device))
         base = scaled(self.side, canvas)
         largest = transforms.shorter_side_size(x.shape[-2], x.shape[-1], base + self.steps)
-        start = _start(image_rng(self.seed, img.id), (canvas - largest[0], canvas - largest[1]),
-                       self.position)  # fmt: skip
+        start = _start(
+            image_rng(self.seed, img.id), (canvas - largest[0], canvas - largest[1]), self.position
+        )
         pos = torch.tensor([start])
         # One resize per size: each frame is a different resampling of the source.
-        pairs = [transforms.embed(transforms.resize_shorter(x, base + k), pos, canvas)
-                 for k in range(self.steps + 1)]  # fmt: skip
+        pairs = [
+            transforms.embed(transforms.resize_shorter(x, base + k), pos, canvas)
+            for k in range(self.steps + 1)
+        ]
         return torch.cat([f for f, _ in pairs]), torch.cat([c for _, c in pairs])
 
 
@@ -176,7 +181,7 @@ class Crop:
         y, x = _start(rng, (height - h - room, width - w - room), "random")
         return y, x, max(h, 1), max(w, 1)
 
-    def build(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    def make_frames(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.shift_before_rescale and self.margin < self.steps:
             raise ValueError(f"margin {self.margin} < steps {self.steps}: windows would leave the crop")
         x = to_float(img.pixels.to(device))
@@ -197,11 +202,12 @@ class Crop:
 
 
 @dataclass(frozen=True)
-class Placement(Translation):
+class GridTranslation(Translation):
     """A square embedding whose first frame sits in cell (row, col) of a grid x grid lattice spanning the
     free room of the canvas (0 = top/left edge, grid - 1 = bottom/right edge), moved `steps` diagonal
-    one-pixel steps. Used to measure invariance at typical and atypical placements."""
+    one-pixel steps. Used to measure invariance at typical and atypical positions."""
 
+    KEY_NAME: ClassVar[str] = "Placement"  # its name before; keeps the cached results' keys
     shape: str = "square"
     steps: int = 1
     cell: tuple[int, int] = (0, 0)
@@ -243,7 +249,7 @@ def build_frames(
     device: torch.device | str = "cpu",
 ) -> torch.Tensor:
     """All frames of a protocol for a batch of images: (B, K, 3, N, N) in [0, 1] on `device`."""
-    built = [protocol.build(img, canvas, device) for img in images]
+    built = [protocol.make_frames(img, canvas, device) for img in images]
     frames = torch.stack([f for f, _ in built])
     covered = torch.stack([c for _, c in built])
     b, k = frames.shape[:2]
@@ -258,3 +264,62 @@ def n_frames(protocol: Protocol, canvas: int) -> int:
             return protocol.span + 1
         return canvas - scaled(protocol.side, canvas) + 1
     return protocol.steps + 1
+
+
+def center_crop_frames(model: LoadedModel, images: Sequence[SourceImage]) -> torch.Tensor:
+    """A network's standard eval frames (B, 3, N, N) in [0, 1] on its device: shorter side ->
+    round(N / crop_pct) with the model's interpolation (antialiased), then the central N x N crop."""
+    cfg = model.data_config
+    side = round(cfg.input_size / cfg.crop_pct)
+    out = []
+    for img in images:
+        x = transforms.resize_shorter(to_float(img.pixels.to(model.device)), side, cfg.interpolation)
+        y0, x0 = (x.shape[1] - cfg.input_size) // 2, (x.shape[2] - cfg.input_size) // 2
+        out.append(x[:, y0 : y0 + cfg.input_size, x0 : x0 + cfg.input_size])
+    return torch.stack(out)
+
+
+# --- protocol sets --------------------------------------------------------------------------------------
+
+
+def table1_protocols(steps: int = 8, seed: int = 0) -> dict[str, Protocol]:
+    """The protocols of the quantification (Table 1 and beyond)."""
+    return {
+        "crop": Crop(steps=steps, seed=seed),
+        "black": Translation(background="black", steps=steps, seed=seed),
+        "mean": Translation(background="mean", steps=steps, seed=seed),
+        "inpaint": Translation(background="inpaint", steps=steps, seed=seed),
+        "scale": Scale(background="black", steps=steps, seed=seed),
+    }
+
+
+def sweep_conditions(
+    crop_fractions: Sequence[float], embed_scales: Sequence[float], steps: int = 8, seed: int = 0
+) -> dict[str, Protocol]:
+    """The official object-scale sweep: crops of area fraction s, and centred square embeddings of
+    int(224 / s) px on black and on the mean colour; plus the shift-before-rescale crop variant.
+    Names are 'variant|scale' (see metrics.split_condition)."""
+    out: dict[str, Protocol] = {}
+    for s in crop_fractions:
+        out[f"crop|{s:g}"] = Crop(fraction=s, steps=steps, seed=seed)
+        out[f"crop shift-before-rescale|{s:g}"] = Crop(
+            fraction=s, steps=steps, seed=seed, shift_before_rescale=True
+        )
+    for s in embed_scales:
+        for bg in ("black", "mean"):
+            out[f"embed {bg}|{s:g}"] = Translation(
+                background=bg, side=int(224 / s), shape="square", position="center", steps=steps, seed=seed
+            )
+    return out
+
+
+def grid_conditions(sides: Sequence[int], grid: int, seed: int = 0) -> dict[str, Protocol]:
+    """One-pixel diagonal pairs of a square embedding at grid x grid positions for each side length.
+
+    Condition names are 'side|row|col' with row/col the grid cell (0 = top/left)."""
+    out: dict[str, Protocol] = {}
+    for side in sides:
+        for r in range(grid):
+            for c in range(grid):
+                out[f"{side}|{r}|{c}"] = GridTranslation(side=side, cell=(r, c), grid=grid, seed=seed)
+    return out

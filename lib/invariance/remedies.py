@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import evaluate, metrics, results
+from . import cache, evaluate, metrics
 from .cifar import Split
 from .placement import PlacementDistribution
 from .training import Architecture, TrainConfig, Trained, trained
@@ -45,16 +45,22 @@ def variant_config(name: str, **train: object) -> TrainConfig:
         raise ValueError(f"unknown variant {name!r}; choose from {list(VARIANTS)}")
     kind, downsampling = VARIANTS[name]
     geometry = {k: train.pop(k) for k in ("canvas", "size", "sigma") if k in train}
-    return TrainConfig(placement=PlacementDistribution(kind, **geometry),
-                       arch=Architecture(downsampling=downsampling), **train)  # fmt: skip
+    return TrainConfig(
+        placement=PlacementDistribution(kind, **geometry),
+        arch=Architecture(downsampling=downsampling),
+        **train,
+    )
 
 
 def train_variants(
     names: Sequence[str], seeds: Sequence[int], data: Split, *, device: str = "cpu", **train: object
 ) -> dict[tuple[str, int], Trained]:
     """Every variant x seed, trained or loaded from the weight cache: {(variant, seed): Trained}."""
-    return {(name, seed): trained(variant_config(name, seed=seed, **train), data, device=device)
-            for name in names for seed in seeds}  # fmt: skip
+    return {
+        (name, seed): trained(variant_config(name, seed=seed, **train), data, device=device)
+        for name in names
+        for seed in seeds
+    }
 
 
 @torch.no_grad()
@@ -127,8 +133,8 @@ def _cached_runs(runs: Mapping[tuple[str, int], Trained], slug: str, key: dict, 
     """compute(run) for every run, cached per run under slug-<run name> with key + the run's weights."""
     tables = []
     for (name, seed), run in runs.items():
-        table = results.cached_table(f"{slug}-{run.config.name}", {"weights": run.folder.name, **key}, [None],
-                                     lambda _, run=run: compute(run), chunk_size=1)  # fmt: skip
+        run_key = {"weights": run.folder.name, **key}
+        table = cache.cached_once(f"{slug}-{run.config.name}", run_key, lambda run=run: compute(run))
         tables.append(table.assign(variant=name, seed=seed))
     return pd.concat(tables, ignore_index=True)
 
@@ -172,9 +178,18 @@ def remedies_table(pairs: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
                 v = metrics.PAIR_METRICS[metric](t)
                 mean, lo, hi = metrics.bootstrap_ci(v, t.image_id, n_boot=n_boot)
                 by_seed = v.groupby(t.seed).mean()
-                rows.append({"variant": variant, "zone": where, "metric": metric, "value": mean,
-                             "ci_low": lo, "ci_high": hi, "seeds": " / ".join(f"{x:.3f}" for x in by_seed),
-                             "images": t.image_id.nunique()})  # fmt: skip
+                rows.append(
+                    {
+                        "variant": variant,
+                        "zone": where,
+                        "metric": metric,
+                        "value": mean,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "seeds": " / ".join(f"{x:.3f}" for x in by_seed),
+                        "images": t.image_id.nunique(),
+                    }
+                )
     return pd.DataFrame(rows)
 
 

@@ -1,4 +1,4 @@
-"""Does invariance hold only for typical images? (paper, Section 5; claim 3)
+"""Claim 3, typicality (notebook 08): does invariance hold only for typical images? (paper, Section 5)
 
 The paper measures typicality as the perceptual similarity of an image to its 10 nearest training images.
 Offline there is no ImageNet training set, so here [ours]: typicality of a test frame = mean cosine
@@ -9,13 +9,13 @@ that look like natural photos to the network score high, odd ones low.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
-from . import evaluate, metrics, protocols
+from . import cache, metrics, protocols
 from .images import SourceImage
 from .models import LoadedModel, normalize
 
@@ -56,18 +56,25 @@ def frame_typicality(
 
     Columns: image_id, typicality (embedded first frame), typicality_photo (the centre crop itself)."""
     canvas = model.data_config.input_size
-    ref = penultimate(model, torch.cat([evaluate.center_crop_frames(model, reference[i : i + 32])
-                                        for i in range(0, len(reference), 32)]))  # fmt: skip
+    ref = penultimate(
+        model,
+        torch.cat(
+            [protocols.center_crop_frames(model, reference[i : i + 32]) for i in range(0, len(reference), 32)]
+        ),
+    )
     ref_index = {img.id: i for i, img in enumerate(reference)}
     exclude = [ref_index.get(img.id, -1) for img in images]
-    first = torch.stack([protocols.build_frames(protocol, [img], canvas, model.data_config.mean)[0, 0]
-                         for img in images])  # fmt: skip
-    photos = evaluate.center_crop_frames(model, images)
-    return pd.DataFrame({
-        "image_id": [img.id for img in images],
-        "typicality": knn_similarity(penultimate(model, first), ref, k, exclude).numpy(),
-        "typicality_photo": knn_similarity(penultimate(model, photos), ref, k, exclude).numpy(),
-    })  # fmt: skip
+    first = torch.stack(
+        [protocols.build_frames(protocol, [img], canvas, model.data_config.mean)[0, 0] for img in images]
+    )
+    photos = protocols.center_crop_frames(model, images)
+    return pd.DataFrame(
+        {
+            "image_id": [img.id for img in images],
+            "typicality": knn_similarity(penultimate(model, first), ref, k, exclude).numpy(),
+            "typicality_photo": knn_similarity(penultimate(model, photos), ref, k, exclude).numpy(),
+        }
+    )
 
 
 def by_typicality(pairs: pd.DataFrame, typ: pd.DataFrame, bins: int = 4, n_boot: int = 1000) -> pd.DataFrame:
@@ -75,13 +82,18 @@ def by_typicality(pairs: pd.DataFrame, typ: pd.DataFrame, bins: int = 4, n_boot:
     t = pairs.merge(typ, on="image_id", validate="many_to_one")
     per_image = typ.set_index("image_id").typicality
     edges = per_image.quantile(np.linspace(0, 1, bins + 1)).to_numpy()
-    image_bin = pd.Series(np.clip(np.searchsorted(edges, per_image, side="right") - 1, 0, bins - 1),
-                          index=per_image.index)  # fmt: skip
+    image_bin = pd.Series(
+        np.clip(np.searchsorted(edges, per_image, side="right") - 1, 0, bins - 1), index=per_image.index
+    )
     t["bin"] = t.image_id.map(image_bin)
     rows = []
     for b, part in t.groupby("bin"):
-        row = {"bin": int(b), "typicality_from": edges[b], "typicality_to": edges[b + 1],
-               "images": part.image_id.nunique()}  # fmt: skip
+        row = {
+            "bin": int(b),
+            "typicality_from": edges[b],
+            "typicality_to": edges[b + 1],
+            "images": part.image_id.nunique(),
+        }
         for name in ("p_top1_change", "mac", "accuracy"):
             v, lo, hi = metrics.bootstrap_ci(metrics.PAIR_METRICS[name](part), part.image_id, n_boot=n_boot)
             row.update({name: v, f"{name}_low": lo, f"{name}_high": hi})
@@ -94,3 +106,41 @@ def rank_correlation(pairs: pd.DataFrame, typ: pd.DataFrame) -> float:
     change = metrics.per_image(pairs, "p_top1_change").rename("change")
     joined = typ.set_index("image_id").join(change, how="inner")
     return float(joined.typicality.corr(joined.change, method="spearman"))
+
+
+# --- cached runs over networks (notebook 08) -----------------------------------------------------------
+
+
+def typicality_tables(
+    models: Sequence[LoadedModel],
+    protocol: protocols.Protocol,
+    images: Sequence[SourceImage],
+    reference: Sequence[SourceImage],
+    k: int = 10,
+) -> dict[str, pd.DataFrame]:
+    """frame_typicality per network (cached): {model label: table}."""
+    out = {}
+    for m in models:
+        key = {
+            "model": m.cache_key(),
+            "protocol": protocol,
+            "images": [i.id for i in images],
+            "reference": [r.id for r in reference],
+            "k": k,
+            "what": "typicality",
+        }
+        out[m.label] = cache.cached_once(
+            f"{m.name}-typicality", key, lambda m=m: frame_typicality(m, protocol, images, reference, k)
+        )
+    return out
+
+
+def typicality_summary(
+    pairs: Mapping[tuple[str, str], pd.DataFrame], typ: Mapping[str, pd.DataFrame], bins: int
+) -> pd.DataFrame:
+    """Per network: metrics per typicality bin (long table with a model column) and the rank correlation."""
+    rows = []
+    for (model, _), table in pairs.items():
+        b = by_typicality(table, typ[model], bins=bins).reset_index()
+        rows.append(b.assign(model=model, spearman=rank_correlation(table, typ[model])))
+    return pd.concat(rows, ignore_index=True)

@@ -7,12 +7,11 @@ where the notebooks' save_figure() puts them (figures/, or build/figures-smoke/ 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import paths, results
+from . import files, paths
 
 
 def notebooks() -> list[Path]:
@@ -51,9 +50,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         timings[path.stem] = round(run_notebook(path, args.profile, out_dir), 1)
         print(f"[{args.profile}] {path.name} done in {timings[path.stem]:.1f} s", flush=True)
     timings["total"] = round(time.perf_counter() - total, 1)
-    record = {"profile": args.profile, "seconds": timings, "device": results.device_name(),
-              "git": results.git_revision(), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
-    results.atomic_write_text(out_dir / "timing.json", json.dumps(record, indent=1))
+    record = {
+        "profile": args.profile,
+        "seconds": timings,
+        "device": files.device_name(),
+        "git": files.git_revision(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    files.atomic_write_json(out_dir / "timing.json", record)
     where = paths.figures_dir(args.profile)
     print(f"All {len(chosen)} notebooks in {timings['total']:.1f} s; figures in {where}")
 

@@ -1,0 +1,47 @@
+"""Photographer's bias: real box statistics, augmentation, typical vs atypical grid positions."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from invariance import bias
+
+
+def test_boxes_and_augmentation_statistics():
+    boxes = bias.load_boxes()
+    assert len(boxes) > 80_000 and boxes.cx.between(0, 1).all() and (boxes["size"] <= 1.0001).all()
+    terrier = bias.of_class(boxes, bias.TIBETAN_TERRIER)
+    assert 40 <= len(terrier) <= 120  # about 50 val images of the class
+    # a box covering the whole image is at least as large as any crop; crops away from the centre drop it
+    whole = pd.DataFrame(
+        {
+            "x0": [0] * 500,
+            "y0": [0] * 500,
+            "x1": [400] * 500,
+            "y1": [300] * 500,
+            "W": [400] * 500,
+            "H": [300] * 500,
+        }
+    )
+    aug = bias.augmented_positions(whole, seed=1)
+    assert 0 < len(aug) < 500 and (aug["size"] >= 1 - 1e-9).all() and aug.cx.between(0, 1).all()
+    c = bias.centre_concentration(pd.DataFrame({"cx": np.full(9, 0.5), "cy": np.full(9, 0.5), "size": 1.0}))
+    assert c["central_third"] == 1.0
+
+
+def test_typical_vs_atypical_picks_the_centre_and_corner_cells():
+    rows = []
+    for side in (60, 140):
+        for r in range(3):
+            for c in range(3):
+                p = (
+                    0.1
+                    if (side == 140 and (r, c) == (1, 1))
+                    else (0.5 if side == 60 and r != 1 and c != 1 else 0.3)
+                )
+                for metric, v in (("p_top1_change", p), ("accuracy", 1 - p)):
+                    rows.append(
+                        {"model": "net", "metric": metric, "value": v, "side": side, "row": r, "col": c}
+                    )
+    t = bias.typical_vs_atypical(pd.DataFrame(rows))
+    assert t.loc[("net", "typical: large, centred"), "p_top1_change"] == pytest.approx(0.1)
+    assert t.loc[("net", "atypical: small, in a corner"), "p_top1_change"] == pytest.approx(0.5)

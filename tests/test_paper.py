@@ -1,0 +1,11 @@
+"""The paper's reference numbers and the comparison tables the notebooks print."""
+
+import pandas as pd
+from invariance import paper
+
+
+def test_table1_holds_the_papers_values():
+    t = paper.TABLE1.set_index(["model", "protocol", "metric"])
+    assert t.loc[("resnet50", "black", "p_top1_change"), "pytorch"] == 0.20
+    assert t.loc[("resnet50", "black", "mac"), "keras"] == 0.093
+    assert pd.isna(t.loc[("densenet121", "crop", "mac"), "keras"])

@@ -1,0 +1,28 @@
+"""Profiles: merging a notebook's parameters with its profile, refusing bad ones, the numerics policy."""
+
+import pytest
+import torch
+from invariance import profiles
+
+
+def test_profiles_merge_and_refuse():
+    s = profiles.settings("03_jaggedness_maps", "default", n_images=None, models=["lite0"])
+    assert s.models == ("lite0",) and s.n_images == 64 and s.span == 48
+    with pytest.raises(AttributeError):
+        _ = s.no_such_setting
+    with pytest.raises(ValueError, match="profile"):
+        profiles.settings("03_jaggedness_maps", "fast")
+    paper_s = profiles.settings("04_protocol_table", "paper")
+    with pytest.raises(FileNotFoundError, match="val_dir"):
+        profiles.load_images(paper_s)
+    assert "UNTRAINED" in profiles.settings("04_protocol_table", "smoke", pretrained=False).describe()
+
+
+def test_settings_apply_the_numerics_policy():
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    profiles.settings("02_protocols", "smoke", seed=3)
+    assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+    first = torch.rand(2)
+    profiles.settings("02_protocols", "smoke", seed=3)
+    assert torch.equal(first, torch.rand(2))  # seeded by the settings' seed
