@@ -58,7 +58,8 @@ def save_figure(fig: plt.Figure, name: str, *, profile: str, info: dict[str, Any
     folder.mkdir(parents=True, exist_ok=True)
     png = folder / f"{name}.png"
     fig.savefig(png, bbox_inches="tight")
-    fig.savefig(folder / f"{name}.pdf", bbox_inches="tight")
+    # No creation date in the PDF: the same figure gives the same bytes, so a rerun can be checked with cmp.
+    fig.savefig(folder / f"{name}.pdf", bbox_inches="tight", metadata={"CreationDate": None})
     files.atomic_write_json(folder / f"{name}.json", files.provenance(info, profile=profile, figure=name))
     return png
 
