@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 import pytest
-from invariance import cache
+from invariance import cache, files
 
 
 def make_compute(log):
@@ -38,7 +38,7 @@ def test_interrupted_run_resumes_from_finished_chunks():
     with pytest.raises(KeyboardInterrupt):
         cache.cached_table("resume", "key", items, make_compute(log), chunk_size=2)
     folder = cache.run_dir("resume", "key")
-    assert (folder / "chunk-00000.csv").exists() and not (folder / "table.csv").exists()
+    assert list(folder.glob("chunk-00000-*.csv")) and not (folder / "table.csv").exists()
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no half-written file
     log.clear()
     fixed = ["a", "b", "boom", "c"]
@@ -65,3 +65,65 @@ def test_cached_once_computes_once_per_key():
     assert len(calls) == 2
     # the same folder as a one-item chunked table: caches written before cached_once existed stay valid
     assert cache.run_dir("once", {"k": 1}).joinpath("table.csv").exists()
+
+
+# --- damaged files are detected, named and recomputed (issue 10, item 2) ---------------------------------
+
+
+def _ids_table(chunk):
+    return pd.DataFrame({"image_id": list(chunk), "value": [float(len(c)) for c in chunk]})
+
+
+def _check_ids(part, chunk):
+    if part.image_id.tolist() != list(chunk):
+        raise ValueError("ids do not match")
+
+
+def test_ids_stay_strings():
+    items = ["0001", "NA", "nan", "12"]
+    first = cache.cached_table("ids", 1, items, _ids_table, chunk_size=2, check=_check_ids)
+    again = cache.cached_table("ids", 1, items, _ids_table, chunk_size=2, check=_check_ids)
+    assert first.image_id.tolist() == again.image_id.tolist() == items  # not 1.0 or NaN
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b[: len(b) // 2],  # cut in half
+        lambda b: b + b"garbage,1\nmore,2\nthird,3\n",  # three lines of garbage
+        lambda b: bytes(range(256)) * 4,  # random bytes (was a UnicodeDecodeError naming no file)
+    ],
+    ids=["truncated", "garbage-lines", "random-bytes"],
+)
+@pytest.mark.parametrize("which", ["table", "chunk"])
+def test_damaged_files_are_recomputed_with_a_warning(damage, which):
+    items = ["a", "bb", "ccc", "dddd"]
+    good = cache.cached_table("dmg", 1, items, _ids_table, chunk_size=2, check=_check_ids)
+    folder = cache.run_dir("dmg", 1)
+    if which == "chunk":  # an interrupted run: chunks on disk, no table yet
+        (folder / "table.csv").unlink()
+        (folder / "provenance.json").unlink()
+        data = good.iloc[:2].to_csv(index=False).encode()
+        name = f"chunk-00000-{cache._sha(data)[:16]}.csv"
+        (folder / name).write_bytes(damage(data))
+        files.atomic_write_json(folder / "schema.json", {"image_id": "object", "value": "float64"})
+        target = folder / name
+    else:
+        target = folder / "table.csv"
+        target.write_bytes(damage(target.read_bytes()))
+    calls = []
+    with pytest.warns(cache.DamagedCacheWarning, match=target.name):
+        again = cache.cached_table(
+            "dmg", 1, items, lambda c: calls.append(c) or _ids_table(c), chunk_size=2, check=_check_ids
+        )
+    assert again.equals(good) and calls  # recomputed, same answer
+
+
+def test_refresh_recomputes_and_bad_chunk_sizes_are_refused():
+    calls = []
+    compute = lambda c: calls.append(c) or _ids_table(c)  # noqa: E731
+    cache.cached_table("r", 1, ["a"], compute, chunk_size=1)
+    cache.cached_table("r", 1, ["a"], compute, chunk_size=1, refresh=True)
+    assert len(calls) == 2
+    with pytest.raises(ValueError, match="chunk_size"):
+        cache.cached_table("r", 2, ["a"], compute, chunk_size=0)

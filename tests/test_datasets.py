@@ -1,5 +1,7 @@
 """Data discovery, manifests and the download path (on local file URLs)."""
 
+import hashlib
+import threading
 import zipfile
 
 import pytest
@@ -65,7 +67,10 @@ def test_fetch_sample_and_boxes_from_file_urls(tmp_path):
             z.write(p, f"imagenet-sample-images-abc/{p.name}")
         z.writestr("imagenet-sample-images-abc/README.md", "hi")
     dest = tmp_path / "data"
-    out = datasets.fetch_sample(dest, url=archive.as_uri())
+    with pytest.raises(datasets.ChecksumError, match="not the recorded sample"):
+        datasets.fetch_sample(dest, url=archive.as_uri())  # checked against the real sample's digest
+    assert not (dest / datasets.SAMPLE_NAME).exists()
+    out = datasets.fetch_sample(dest, url=archive.as_uri(), content_sha256=datasets.sample_digest(src))
     assert sorted(p.name for p in out.iterdir()) == [
         "n01440764_tench.JPEG",
         "n01443537_goldfish.JPEG",
@@ -75,7 +80,72 @@ def test_fetch_sample_and_boxes_from_file_urls(tmp_path):
     meta.mkdir()
     for name in datasets.BOXES_FILES:
         (meta / name).write_text(f"{name}\n")
-    boxes = datasets.fetch_boxes(dest, base_url=meta.as_uri() + "/")
+    with pytest.raises(datasets.ChecksumError, match="expected c4a99"):
+        datasets.fetch_boxes(dest, base_url=meta.as_uri() + "/")
+    assert not list((dest / datasets.BOXES_NAME).glob("*"))  # nothing written
+    own = {name: hashlib.sha256(f"{name}\n".encode()).hexdigest() for name in datasets.BOXES_FILES}
+    boxes = datasets.fetch_boxes(dest, base_url=meta.as_uri() + "/", sha256=own)
     assert (boxes / "localization.txt").read_text() == "localization.txt\n"
     with pytest.raises(OSError, match="Download of"):
         datasets.fetch_boxes(dest, base_url=(tmp_path / "missing").as_uri() + "/")
+
+
+def test_recorded_digests_match_the_shared_copies():
+    boxes = paths.find_data(datasets.BOXES_NAME)
+    for name, digest in datasets.BOXES_SHA256.items():
+        assert paths.file_sha256(boxes / name) == digest
+    assert datasets.sample_digest(paths.find_data(datasets.SAMPLE_NAME)) == datasets.SAMPLE_CONTENT_SHA256
+
+
+def test_manifests_refuse_n_below_one_and_paths_outside_the_root(sample_entries, tmp_path, monkeypatch):
+    """Issue 10, item 3: n=0 meant "all" (and wrote an empty manifest); manifests could point anywhere."""
+    monkeypatch.setenv("INVARIANCE_ROOT", str(tmp_path))
+    root = sample_entries[0].path.parent
+    for n in (0, -3):
+        with pytest.raises(ValueError, match="positive number"):
+            datasets.manifest("imagenet-sample", sample_entries, root, n, 0)
+    bad = tmp_path / "data" / "manifests" / "imagenet-sample-n2-seed0.csv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("id,file,label\nx,../../etc/passwd,0\n")
+    with pytest.raises(ValueError, match="points outside"):
+        datasets.manifest("imagenet-sample", sample_entries, root, 2, 0)
+
+
+def test_val_manifests_are_tied_to_their_folder(tmp_path, monkeypatch):
+    """Issue 10, item 3: a second folder with the same n and seed reused the first folder's list."""
+    monkeypatch.setenv("INVARIANCE_ROOT", str(tmp_path))
+    labels = tmp_path / "labels.txt"
+    lines = []
+    for folder, first in (("one", 1), ("two", 5)):
+        for i in range(first, first + 3):
+            _jpeg(tmp_path / folder / f"ILSVRC2012_val_{i:08d}.JPEG", (i, i, i))
+            lines.append(f"val/ILSVRC2012_val_{i:08d}.JPEG,{i}")
+    labels.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(datasets.paths, "find_data", lambda name: tmp_path)
+    (tmp_path / "class_labels.txt").write_text(labels.read_text())
+    one = datasets.load_val(tmp_path / "one", 2)
+    two = datasets.load_val(tmp_path / "two", 2)
+    assert {i.label for i in one} <= {1, 2, 3} and {i.label for i in two} <= {5, 6, 7}
+    _jpeg(tmp_path / "one" / "ILSVRC2012_val_00000005.JPEG")  # the folder grows: a new manifest
+    assert len(list((tmp_path / "data" / "manifests").glob("ilsvrc2012-val-*"))) == 2
+
+
+def test_concurrent_manifest_writes_do_not_collide(sample_entries, tmp_path, monkeypatch):
+    """Issue 10, item 12: a fixed temporary name made 40 of 6,000 concurrent calls fail."""
+    monkeypatch.setenv("INVARIANCE_ROOT", str(tmp_path))
+    root = sample_entries[0].path.parent
+    errors = []
+
+    def write():
+        try:
+            for _ in range(25):
+                datasets.write_manifest(sample_entries[:5], tmp_path / "m.csv", root)
+        except Exception as e:  # pragma: no cover - the failure being tested for
+            errors.append(e)
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(datasets.read_manifest(tmp_path / "m.csv", root)) == 5

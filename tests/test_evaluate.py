@@ -97,3 +97,37 @@ def test_out_of_memory_halves_the_batch_and_goes_on(lite0):
 def test_protocol_summary_of_no_networks_is_an_empty_table():
     table = evaluate.protocol_summary([], [])
     assert table.empty and list(table.columns[:3]) == ["model", "condition", "metric"]
+
+
+# --- awkward input (issue 10) --------------------------------------------------------------------------
+
+
+def test_same_name_different_pixels_never_share_a_cached_result(lite0, few_images):
+    """Item 1: two different images named alike (two video folders) used to share one cached table."""
+    p = protocols.Translation(steps=1, side=60)
+    img = few_images[0]
+    twin = SourceImage(img.id, img.label, torch.flip(img.pixels, dims=[-1]))  # same id, other content
+    a = evaluate.run(lite0, p, [img], progress=False)
+    b = evaluate.run(lite0, p, [twin], progress=False)
+    assert not np.allclose(a.p_true_a, b.p_true_a)
+    fresh = evaluate.run(lite0, p, [twin], progress=False, cache=False)
+    assert np.allclose(b.p_true_a, fresh.p_true_a, atol=1e-6)
+
+
+def test_bad_run_parameters_fail_fast(lite0, few_images):
+    """Item 8: batch_size=-1 looped forever; chunk_images=0 wrote an empty table; [] crashed."""
+    p = protocols.Translation(steps=1)
+    with pytest.raises(ValueError, match="batch_size"):
+        evaluate.run(lite0, p, few_images[:1], batch_size=-1, progress=False)
+    with pytest.raises(ValueError, match="chunk_images"):
+        evaluate.run(lite0, p, few_images[:1], chunk_images=0, progress=False)
+    empty = evaluate.run(lite0, p, [], progress=False)
+    assert empty.empty and list(empty.columns) == evaluate.COLUMNS
+
+
+def test_frames_that_leave_the_canvas_are_refused(lite0, few_images):
+    """Item 4: Translation(steps=500) made 277 of 501 frames all black and measured them."""
+    with pytest.raises(ValueError, match="does not fit a 224 px canvas"):
+        evaluate.run(lite0, protocols.Translation(steps=500), few_images[:1], progress=False)
+    with pytest.raises(ValueError, match="does not fit"):
+        evaluate.run(lite0, protocols.Translation(side=300, steps=1), few_images[:1], progress=False)

@@ -55,3 +55,15 @@ def test_bad_files_are_skipped_with_named_warning(tmp_path):
         load_rgb(text)
     with pytest.raises(NoImagesError), pytest.warns(UserWarning):
         load_images(entries[1:])
+
+
+def test_decompression_bombs_are_skipped_like_other_bad_files(tmp_path, monkeypatch):
+    """Issue 10, item 9: DecompressionBombError aborted a whole image list."""
+    big = tmp_path / "bomb.png"
+    Image.new("RGB", (64, 64)).save(big)
+    ok = tmp_path / "ok.png"
+    Image.new("RGB", (4, 4)).save(ok)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 64 x 64 > 2 x 100: Image.open raises the error
+    with pytest.warns(UserWarning, match="bomb.png"):
+        images, skipped = load_images([("bomb", big, 0), ("ok", ok, 0)])
+    assert [i.id for i in images] == ["ok"] and len(skipped) == 1

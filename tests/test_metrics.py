@@ -93,3 +93,15 @@ def test_summary_table_wide_and_split_condition():
     assert set(split.variant) == {"crop"} and set(split.scale) == {0.4}
     empty = metrics.summary_table({})
     assert empty.empty and list(empty.columns[:3]) == ["model", "condition", "metric"]
+
+
+def test_label_metrics_cover_labelled_images_only():
+    """Issue 10, item 5: unlabelled images crashed summarize, and counted as wrong when mixed."""
+    t = hand_made_pairs()
+    unlabelled = t.assign(label=-1, p_true_a=np.nan, p_true_b=np.nan)
+    s = metrics.summarize(unlabelled, n_boot=50)
+    assert np.isnan(s.loc["accuracy", "value"]) and s.loc["accuracy", "images"] == 0
+    assert s.loc["p_top1_change", "images"] == 2  # label-free metrics still cover every image
+    mixed = t.assign(label=np.where(t.image_id == "a", -1, 1))
+    m = metrics.summarize(mixed, n_boot=50)
+    assert m.loc["accuracy", "value"] == 1.0 and m.loc["accuracy", "images"] == 1

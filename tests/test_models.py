@@ -86,3 +86,23 @@ def test_lite0_accuracy_needs_the_right_preprocessing(lite0, sample_entries):
     sym.load_state_dict(dict(zip(sym.state_dict(), lite0.module.state_dict().values(), strict=True)))
     symmetric = models.LoadedModel("lite0", sym, lite0.data_config, True, lite0.weights)
     assert clean_accuracy(symmetric, images) < 0.84
+
+
+def test_weights_path_is_used_for_lite_models(lite0, tmp_path):
+    """Issue 10, item 7: a fine-tuned Lite checkpoint used to be measured as the stock one."""
+    tuned = {k: v.clone() for k, v in lite0.module.state_dict().items()}
+    tuned["classifier.bias"] += 1.0
+    path = tmp_path / "tuned.pth"
+    torch.save(tuned, path)
+    net = models.load("lite0", weights_path=path)
+    assert torch.equal(net.module.classifier.bias, tuned["classifier.bias"])
+    assert net.weights.startswith("file:tuned.pth:sha256:") and net.cache_key() != lite0.cache_key()
+
+
+def test_damaged_weights_files_are_named(tmp_path):
+    """Issue 10, item 11: a corrupt weights file gave an opaque error naming no file."""
+    bad = tmp_path / "broken.pth"
+    bad.write_bytes(b"not a checkpoint")
+    for name in ("lite0", "resnet50"):
+        with pytest.raises(models.WeightsUnavailableError, match="broken.pth"):
+            models.load(name, weights_path=bad)

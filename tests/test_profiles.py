@@ -26,3 +26,13 @@ def test_settings_apply_the_numerics_policy():
     first = torch.rand(2)
     profiles.settings("02_protocols", "smoke", seed=3)
     assert torch.equal(first, torch.rand(2))  # seeded by the settings' seed
+
+
+def test_misspelt_settings_are_errors_that_suggest_the_right_name():
+    """Issue 10, item 6: n_imagse=5 used to be ignored silently."""
+    with pytest.raises(TypeError, match="did you mean 'n_images'"):
+        profiles.settings("03_jaggedness_maps", "smoke", n_imagse=5)
+    with pytest.raises(ValueError, match="unknown notebook"):
+        profiles.settings("99_nothing", "smoke")
+    with pytest.raises(FileNotFoundError, match="INVARIANCE_IMAGENET_VAL"):
+        profiles.load_images(profiles.settings("04_protocol_table", "paper"))

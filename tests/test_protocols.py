@@ -151,3 +151,31 @@ def test_grid_conditions_keep_their_cache_name():
     c = protocols.grid_conditions((60,), 2)
     assert list(c) == ["60|0|0", "60|0|1", "60|1|0", "60|1|1"]
     assert '"__type__":"Placement"' in config.to_json(c["60|1|0"])  # the name cached results were keyed on
+
+
+def test_parameters_are_validated_at_construction():
+    """Issue 10, items 4 and 10: steps=0 gave an empty table; nonsense sizes surfaced as torch errors."""
+    import pytest
+
+    for bad in ({"steps": 0}, {"side": 0}, {"seed": -1}, {"span": 0, "path": "vertical", "shape": "square"}):
+        with pytest.raises(ValueError, match="must be an integer"):
+            protocols.Translation(**bad)
+    with pytest.raises(ValueError, match="must be an integer"):
+        protocols.Scale(steps=-2)
+    with pytest.raises(ValueError, match="interpolation"):
+        protocols.Crop(interpolation="lanczos")
+    with pytest.raises(ValueError, match="interpolation"):
+        transforms.resize(torch.rand(3, 8, 8), (4, 4), "area")  # used to fall back to bilinear silently
+    with pytest.raises(ValueError, match="span 500 does not fit"):
+        protocols.check_fits(protocols.Translation(path="vertical", shape="square", span=500), 224)
+    protocols.check_fits(protocols.Translation(), 224)  # the default fits
+
+
+def test_tiny_images_get_a_clear_crop_error():
+    import pytest
+
+    tiny = image(1, 1)
+    with pytest.raises(ValueError, match="too small"):
+        protocols.Crop(fraction=0.1).make_frames(tiny, 32, "cpu")
+    with pytest.raises(ValueError, match="too small"):
+        protocols.Crop(shift_before_rescale=True).make_frames(tiny, 32, "cpu")

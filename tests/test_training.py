@@ -98,3 +98,25 @@ def test_batches_are_canvases_with_the_objects_inside(small_train):
     assert 0 <= float(x.min()) and float(x.max()) <= 1
     lit = (x.sum(1) > 0).float().sum((1, 2)).numpy()
     assert np.all(lit <= 32 * 32) and np.all(lit > 32 * 32 * 0.9)  # whole object, black elsewhere
+
+
+class _Payload:
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(_Payload.marker),))
+
+
+def test_crafted_or_damaged_checkpoints_are_discarded_not_run(small_train, tmp_path):
+    """Issue 10, items 11 and 13: checkpoints loaded with weights_only=False ran arbitrary code."""
+    cfg = tiny_config(steps=6, checkpoint_every=4)
+    whole = training.train(cfg, small_train, progress=False).model.state_dict()
+    _Payload.marker = str(tmp_path / "pwned")
+    torch.save({"model": _Payload()}, tmp_path / "checkpoint.pt")
+    with pytest.warns(UserWarning, match="Discarding unreadable checkpoint"):
+        run = training.train(cfg, small_train, folder=tmp_path, progress=False)
+    assert not (tmp_path / "pwned").exists()  # the payload did not run
+    assert all(torch.equal(whole[k], run.model.state_dict()[k]) for k in whole)  # trained from the start
+    (tmp_path / "checkpoint.pt").write_bytes(b"torn")
+    with pytest.warns(UserWarning, match="Discarding"):
+        training.train(cfg, small_train, folder=tmp_path, progress=False)

@@ -22,7 +22,7 @@ from timm.layers.padding import get_same_padding
 from torch import nn
 
 from . import cache, metrics, protocols
-from .images import SourceImage
+from .images import SourceImage, content_key
 from .models import LoadedModel, normalize
 
 # --- 1-D toy -----------------------------------------------------------------------------------------
@@ -225,7 +225,13 @@ def periodicity_checks(
     ids = [img.id for img in images]
     checks = {}
     for m in models:
-        key = {"model": m.cache_key(), "images": ids, "shifts": list(shifts), "what": "circular periodicity"}
+        key = {
+            "model": m.cache_key(),
+            "images": ids,
+            "pixels": content_key(images),
+            "shifts": list(shifts),
+            "what": "circular periodicity",
+        }
         checks[m.label] = cache.cached_once(
             f"{m.name}-periodicity", key, lambda m=m: shift_periodicity(m, images, shifts)
         )
@@ -254,7 +260,13 @@ def stage_invariance_table(
     ids = [img.id for img in images]
     tables = []
     for m in models:
-        key = {"model": m.cache_key(), "protocol": protocol, "images": ids, "what": "stages"}
+        key = {
+            "model": m.cache_key(),
+            "protocol": protocol,
+            "images": ids,
+            "pixels": content_key(images),
+            "what": "stages",
+        }
         tables.append(
             cache.cached_once(f"{m.name}-stages", key, lambda m=m: stage_invariance(m, protocol, images))
         )

@@ -1,15 +1,24 @@
 """Result cache: each run's tidy table stored under a name made from a hash of its configuration.
 
 Layout: <cache>/<slug>-<hash>/
-    chunk-00000.csv ...   one per finished chunk of images (a rerun after an interruption resumes here)
-    table.csv             the whole table, written once all chunks exist
-    provenance.json       config, versions, device, git revision, wall time
-Every file is written to a temporary name and renamed, so an interrupted run never leaves a corrupt file.
+    chunk-00000-<sha>.csv ...  one per finished chunk (a rerun after an interruption resumes here); the
+                               name holds the first 16 hex digits of the file's SHA-256
+    schema.json                the columns and their types, while chunks exist
+    table.csv                  the whole table, written once all chunks exist
+    provenance.json            config, versions, device, git revision, wall time, and the table's rows,
+                               column types and SHA-256
+Every file is written to a temporary name and renamed, so an interrupted run never leaves a torn file;
+every file is checked when read, so a file damaged later is detected, named, and recomputed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import shutil
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +26,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from . import config, paths
-from .files import atomic_write_csv, atomic_write_json, provenance
+from .files import atomic_write_bytes, atomic_write_json, provenance
 
 T = TypeVar("T")
 
@@ -25,6 +34,40 @@ T = TypeVar("T")
 def run_dir(slug: str, key: Any) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in slug)
     return paths.cache_dir() / f"{safe}-{config.config_hash([key, config.KERNEL_VERSION])}"
+
+
+class DamagedCacheWarning(UserWarning):
+    """A cached file failed its checks (checksum, columns, types, rows) and is being recomputed."""
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_checked(path: Path, dtypes: dict[str, str], expected_sha: str | None) -> pd.DataFrame:
+    """Parse a cached CSV after checking its bytes against a SHA-256 prefix; columns and types must match
+    the schema. Raises ValueError (with the reason) when anything is off."""
+    data = path.read_bytes()
+    if expected_sha is None or not _sha(data).startswith(expected_sha):
+        raise ValueError("checksum mismatch" if expected_sha else "no checksum recorded (older cache format)")
+    # Only empty fields are missing values: an id such as "NA" stays a string, "0001" keeps its zeros.
+    read_as = {c: (str if t == "object" else t) for c, t in dtypes.items()}
+    table = pd.read_csv(
+        io.BytesIO(data), dtype=read_as, keep_default_na=False, na_values={c: [""] for c in dtypes}
+    )
+    if list(table.columns) != list(dtypes):
+        raise ValueError(f"columns {list(table.columns)} != {list(dtypes)}")
+    return table
+
+
+def _damaged(path: Path, reason: str) -> None:
+    warnings.warn(
+        f"Cached file {path} is damaged ({reason}); it is recomputed. Delete the folder or pass refresh=True "
+        "to recompute everything.",
+        DamagedCacheWarning,
+        stacklevel=3,
+    )
+    path.unlink(missing_ok=True)
 
 
 def cached_table(
@@ -37,37 +80,88 @@ def cached_table(
     device: Any = None,
     refresh: bool = False,
     on_chunk: Callable[[int, int], None] | None = None,
+    check: Callable[[pd.DataFrame, Sequence[T]], None] | None = None,
 ) -> pd.DataFrame:
     """compute(items) as one table, cached by key; computed chunk by chunk so an interrupted run resumes.
 
-    key must capture everything the result depends on (model, protocol, image ids, numerics).
+    key must capture everything the result depends on (model, protocol, image ids and pixels, numerics).
+    Every cached file is checked when read (SHA-256 in its name or in provenance.json, columns, types, and
+    check(part, chunk), which raises ValueError when a part does not answer its chunk); a file that fails
+    is recomputed with a DamagedCacheWarning naming it. refresh=True recomputes everything.
     on_chunk(done, total) is called after each chunk (progress reporting).
     """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
     folder = run_dir(slug, key)
-    table_path = folder / "table.csv"
-    if table_path.exists() and not refresh:
-        return pd.read_csv(table_path)
+    table_path, record_path, schema_path = (
+        folder / "table.csv",
+        folder / "provenance.json",
+        folder / "schema.json",
+    )
+    if refresh and folder.exists():
+        shutil.rmtree(folder)
+    if table_path.exists():
+        try:
+            record = json.loads(record_path.read_text())
+            table = _read_checked(table_path, record["dtypes"], record.get("table_sha256"))
+            if len(table) != record["rows"]:
+                raise ValueError(f"{len(table)} rows, provenance says {record['rows']}")
+            return table
+        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+            _damaged(table_path, str(e))
     folder.mkdir(parents=True, exist_ok=True)
+    dtypes: dict[str, str] | None = None
+    if schema_path.exists():
+        try:
+            dtypes = json.loads(schema_path.read_text())
+        except (OSError, ValueError) as e:
+            _damaged(schema_path, str(e))
+            for chunk_file in folder.glob("chunk-*.csv"):  # unverifiable without their schema
+                chunk_file.unlink()
     started = time.perf_counter()
     chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
     parts = []
     for i, chunk in enumerate(chunks):
-        chunk_path = folder / f"chunk-{i:05d}.csv"
-        if chunk_path.exists() and not refresh:
-            parts.append(pd.read_csv(chunk_path))
-        else:
+        part = None
+        for chunk_path in sorted(folder.glob(f"chunk-{i:05d}-*.csv")):
+            try:
+                if dtypes is None:
+                    raise ValueError("no schema.json")
+                part = _read_checked(chunk_path, dtypes, chunk_path.stem.rsplit("-", 1)[1])
+                if check:
+                    check(part, chunk)
+                break
+            except (OSError, ValueError, UnicodeDecodeError) as e:
+                part = None
+                _damaged(chunk_path, str(e))
+        if part is None:
             part = compute(chunk)
-            atomic_write_csv(chunk_path, part)
-            parts.append(part)
+            if check:
+                check(part, chunk)  # a wrong computation is a bug: fail loudly, cache nothing
+            if dtypes is None:
+                dtypes = {c: str(t) for c, t in part.dtypes.items()}
+                atomic_write_json(schema_path, dtypes)
+            data = part.to_csv(index=False).encode()
+            atomic_write_bytes(folder / f"chunk-{i:05d}-{_sha(data)[:16]}.csv", data)
+            part = _read_checked(folder / f"chunk-{i:05d}-{_sha(data)[:16]}.csv", dtypes, _sha(data)[:16])
+        parts.append(part)
         if on_chunk:
             on_chunk(i + 1, len(chunks))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    atomic_write_csv(table_path, table)
-    record = provenance(key, device, rows=len(table), wall_s=round(time.perf_counter() - started, 2))
-    atomic_write_json(folder / "provenance.json", record)
-    for stale in folder.glob("chunk-*.csv"):
-        stale.unlink()
-    return pd.read_csv(table_path)
+    data = table.to_csv(index=False).encode()
+    atomic_write_bytes(table_path, data)
+    record = provenance(
+        key,
+        device,
+        rows=len(table),
+        dtypes=dtypes or {},
+        table_sha256=_sha(data),
+        wall_s=round(time.perf_counter() - started, 2),
+    )
+    atomic_write_json(record_path, record)
+    for stale in [*folder.glob("chunk-*.csv"), schema_path]:
+        stale.unlink(missing_ok=True)
+    return table
 
 
 def cached_once(slug: str, key: Any, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ Run `python -m invariance.fetch` (or `make data`) to download missing data into 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import shutil
@@ -36,6 +37,15 @@ BOXES_URL = (
     "96f4b88679af41f005824661f47e6fe3628af2aa/metadata/ILSVRC/test/"
 )
 BOXES_FILES = ("localization.txt", "image_sizes.txt", "class_labels.txt")
+# Every download is checked against these. The box files are fetched as they are; GitHub builds the sample's
+# zip on request (its bytes are not promised to stay the same), so what is checked is its content: the
+# SHA-256 of the sorted lines "<file name>:<sha256 of the file>" of the extracted JPEGs (sample_digest).
+BOXES_SHA256 = {
+    "localization.txt": "c4a9929837b61e9c2a03524f5b963945782ddc9930c4f8ea764cc10004c5ee62",
+    "image_sizes.txt": "dde3957c4bf3bdab41ec759386c6ebaa8bed2c1790891ec3465e3a235ed63f3e",
+    "class_labels.txt": "a226044e3e00900291053ecb8e68640385a196c5521c793d242df9e084e898b6",
+}
+SAMPLE_CONTENT_SHA256 = "0ab125d014a2e788979320d1858749f7181626ab3aeda1348a6a5a82704061ca"
 
 _SAMPLE_FILE = re.compile(r"^(n\d{8})_.+\.jpe?g$", re.IGNORECASE)
 _VAL_FILE = re.compile(r"^ILSVRC2012_val_\d{8}\.jpe?g$", re.IGNORECASE)
@@ -140,16 +150,26 @@ def write_manifest(entries: Sequence[Entry], path: Path, root: Path) -> Path:
 
 
 def read_manifest(path: Path, root: Path) -> list[Entry]:
-    """Read a manifest written by write_manifest; files resolve against root."""
+    """Read a manifest written by write_manifest; files resolve against root and must stay inside it."""
+    inside = Path(root).resolve()
     with open(path, newline="") as f:
-        return [Entry(r["id"], root / r["file"], int(r["label"])) for r in csv.DictReader(f)]
+        entries = [Entry(r["id"], root / r["file"], int(r["label"])) for r in csv.DictReader(f)]
+    for e in entries:
+        if not e.path.resolve().is_relative_to(inside):
+            raise ValueError(
+                f"Manifest {path} points outside {root}: {e.path}. Delete the manifest to rebuild it."
+            )
+    return entries
 
 
 def manifest(name: str, entries: Sequence[Entry], root: Path, n: int | None, seed: int) -> list[Entry]:
     """The seeded subset of entries, fixed in data/manifests/<name>-n<n>-seed<seed>.csv.
 
     The first call writes the file; later calls (any network, any notebook) read the same list.
+    n None means all; n must otherwise be at least 1.
     """
+    if n is not None and (not isinstance(n, int) or n < 1):
+        raise ValueError(f"n must be a positive number of images (or None for all), not {n!r}")
     path = paths.manifests_dir() / f"{name}-n{n if n else 'all'}-seed{seed}.csv"
     if path.exists():
         return read_manifest(path, root)
@@ -167,7 +187,12 @@ def load_sample(n: int | None = None, seed: int = 0) -> list[SourceImage]:
 def load_val(folder: str | Path, n: int, seed: int = 0) -> list[SourceImage]:
     """Decode n seeded images of a user's ImageNet validation folder (paper profile)."""
     folder = Path(folder).expanduser()
-    chosen = manifest("ilsvrc2012-val", val_entries(folder), folder, n, seed)
+    entries = val_entries(folder)
+    # The manifest is tied to this folder and its contents: another folder, or this one grown, gets its own.
+    tie = hashlib.sha256(str(folder.resolve()).encode())
+    for e in entries:
+        tie.update(f"{e.id},{e.label};".encode())
+    chosen = manifest(f"ilsvrc2012-val-{tie.hexdigest()[:12]}", entries, folder, n, seed)
     images, _ = load_images((e.id, e.path, e.label) for e in chosen)
     return images
 
@@ -185,18 +210,41 @@ def sample_image(id_prefix: str) -> SourceImage:
 # --- downloads (for machines without ../shared/data) ---------------------------------------------
 
 
-def download(url: str, dest: Path) -> Path:
-    """Fetch url (http(s) or file://) to dest atomically."""
+class ChecksumError(ValueError):
+    """A download's SHA-256 is not the recorded one; nothing was written."""
+
+
+def download(url: str, dest: Path, sha256: str | None = None) -> Path:
+    """Fetch url (http(s) or file://) to dest atomically; with sha256, only if the bytes match it."""
     try:
         with urllib.request.urlopen(url, timeout=60) as r, files.atomic_writer(dest) as f:
-            shutil.copyfileobj(r, f)
+            digest = hashlib.sha256()
+            for block in iter(lambda: r.read(1 << 20), b""):
+                digest.update(block)
+                f.write(block)
+            if sha256 is not None and digest.hexdigest() != sha256:
+                raise ChecksumError(
+                    f"Download of {url} has SHA-256 {digest.hexdigest()}, expected {sha256}: the source "
+                    "changed or the transfer was damaged. Nothing was written; fetch it by hand and compare."
+                )
     except OSError as e:
         raise OSError(f"Download of {url} failed: {e}. Check the network or fetch it by hand.") from e
     return dest
 
 
-def fetch_sample(dest: Path | None = None, url: str = SAMPLE_URL) -> Path:
-    """Download the sample archive and extract its `<wnid>_<name>.JPEG` files into dest/imagenet-sample."""
+def sample_digest(folder: Path) -> str:
+    """The content digest of a folder of sample JPEGs (see SAMPLE_CONTENT_SHA256)."""
+    h = hashlib.sha256()
+    for p in sorted(folder.iterdir(), key=lambda p: p.name):
+        h.update(f"{p.name}:{paths.file_sha256(p)}\n".encode())
+    return h.hexdigest()
+
+
+def fetch_sample(
+    dest: Path | None = None, url: str = SAMPLE_URL, content_sha256: str | None = SAMPLE_CONTENT_SHA256
+) -> Path:
+    """Download the sample archive and extract its `<wnid>_<name>.JPEG` files into dest/imagenet-sample,
+    once their content digest matches content_sha256 (None: unchecked, for a source of your own)."""
     dest = Path(dest) if dest else paths.data_dir()
     target = dest / SAMPLE_NAME
     with tempfile.TemporaryDirectory(dir=dest if dest.exists() else None) as tmpdir:
@@ -211,6 +259,11 @@ def fetch_sample(dest: Path | None = None, url: str = SAMPLE_URL) -> Path:
         count = len(list(staging.iterdir()))
         if count == 0:
             raise ValueError(f"The archive at {url} holds no <wnid>_<name>.JPEG files")
+        if content_sha256 is not None and sample_digest(staging) != content_sha256:
+            raise ChecksumError(
+                f"The {count} images from {url} are not the recorded sample (content SHA-256 "
+                f"{sample_digest(staging)}, expected {content_sha256}); nothing was written."
+            )
         dest.mkdir(parents=True, exist_ok=True)
         if target.exists():
             shutil.rmtree(target)
@@ -218,10 +271,13 @@ def fetch_sample(dest: Path | None = None, url: str = SAMPLE_URL) -> Path:
     return target
 
 
-def fetch_boxes(dest: Path | None = None, base_url: str = BOXES_URL) -> Path:
-    """Download the ILSVRC2012 val box metadata (three text files) into dest/ilsvrc2012-val-boxes."""
+def fetch_boxes(
+    dest: Path | None = None, base_url: str = BOXES_URL, sha256: dict[str, str] | None = BOXES_SHA256
+) -> Path:
+    """Download the ILSVRC2012 val box metadata (three text files) into dest/ilsvrc2012-val-boxes, each
+    checked against its recorded SHA-256 (sha256=None: unchecked, for a source of your own)."""
     dest = Path(dest) if dest else paths.data_dir()
     target = dest / BOXES_NAME
     for name in BOXES_FILES:
-        download(base_url + name, target / name)
+        download(base_url + name, target / name, sha256[name] if sha256 else None)
     return target

@@ -24,9 +24,9 @@ from tqdm.auto import tqdm
 
 from . import config, metrics
 from .cache import cached_table
-from .images import SourceImage
+from .images import SourceImage, content_key
 from .models import LoadedModel, normalize
-from .protocols import Protocol, build_frames, n_frames, table1_protocols
+from .protocols import Protocol, build_frames, check_fits, n_frames, table1_protocols
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,16 @@ def default_batch_size(device: torch.device | str) -> int:
     return DEFAULT_BATCH.get(torch.device(device).type, 64)
 
 
+def _checked_batch(batch_size: int | None, device: torch.device | str) -> int:
+    if batch_size is None:
+        return default_batch_size(device)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(
+            f"batch_size must be a positive integer (or None for the device's default), not {batch_size!r}"
+        )
+    return batch_size
+
+
 def _module(model: LoadedModel, numerics: Numerics) -> torch.nn.Module:
     if not numerics.compile:
         return model.module
@@ -83,7 +93,7 @@ def forward_probs(
     """
     module = _module(model, numerics)
     device = frames.device
-    batch_size = batch_size or default_batch_size(device)
+    batch_size = _checked_batch(batch_size, device)
     out = []
     start = 0
     while start < frames.shape[0]:
@@ -157,8 +167,9 @@ def evaluate_images(
 ) -> pd.DataFrame:
     """The per-pair table for images, computed now (no cache). Frames are built per group of images
     so that about batch_size frames exist at a time (batch_size None: the device's default)."""
-    batch_size = batch_size or default_batch_size(model.device)
+    batch_size = _checked_batch(batch_size, model.device)
     canvas = model.data_config.input_size
+    check_fits(protocol, canvas)
     per_step = max(1, batch_size // n_frames(protocol, canvas))
     parts = []
     for i in range(0, len(images), per_step):
@@ -182,12 +193,21 @@ def run(
     cache: bool = True,
     chunk_images: int = 50,
     progress: bool = True,
+    refresh: bool = False,
 ) -> pd.DataFrame:
     """The per-pair table of model x protocol x images, cached (see `cache`) and resumable.
 
-    batch_size is not part of the cache key: results agree across batch sizes (top-1 identical,
+    The cache key holds the model and its weights, the protocol, the canvas, the numerics, and the images'
+    ids and decoded pixels (so two different images with one name never share a result). refresh=True
+    recomputes. batch_size is not part of the key: results agree across batch sizes (top-1 identical,
     probabilities within 1e-5, tested).
     """
+    _checked_batch(batch_size, model.device)
+    if not isinstance(chunk_images, int) or chunk_images < 1:
+        raise ValueError(f"chunk_images must be a positive integer, not {chunk_images!r}")
+    check_fits(protocol, model.data_config.input_size)
+    if not images:
+        return pd.DataFrame(columns=COLUMNS)
     bar = tqdm(
         total=len(images),
         desc=f"{model.label} | {protocol.name}",
@@ -209,6 +229,7 @@ def run(
             "protocol": protocol,
             "canvas": model.data_config.input_size,
             "images": [img.id for img in images],
+            "pixels": content_key(images),
             "numerics": numerics,
             "tf32": config.numerics_record(),
         }
@@ -218,8 +239,25 @@ def run(
             bar.n = min(done * chunk_images, len(images))
             bar.refresh()
 
+        pairs = n_frames(protocol, model.data_config.input_size) - 1
+
+        def check(part: pd.DataFrame, chunk: Sequence[SourceImage]) -> None:
+            """A cached part must answer exactly its chunk: columns, ids (as strings), pair count."""
+            if list(part.columns) != COLUMNS:
+                raise ValueError(f"columns {list(part.columns)}")
+            if part.image_id.tolist() != [img.id for img in chunk for _ in range(pairs)]:
+                raise ValueError("image ids do not match the requested images")
+
         return cached_table(
-            slug, key, list(images), compute, chunk_size=chunk_images, device=model.device, on_chunk=skip_done
+            slug,
+            key,
+            list(images),
+            compute,
+            chunk_size=chunk_images,
+            device=model.device,
+            on_chunk=skip_done,
+            refresh=refresh,
+            check=check,
         )
     finally:
         bar.close()

@@ -6,10 +6,12 @@ orientation. A truncated or non-image file is skipped with a logged warning; an 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +46,22 @@ class SourceImage:
         """(H, W)."""
         return int(self.pixels.shape[1]), int(self.pixels.shape[2])
 
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the label, size and decoded pixels: what identifies the content (the id does not)."""
+        h = hashlib.sha256(f"{self.label}|{tuple(self.pixels.shape)}|".encode())
+        h.update(self.pixels.contiguous().numpy().tobytes())
+        return h.hexdigest()
+
+
+def content_key(images: Sequence[SourceImage]) -> str:
+    """One digest of a list of images' contents, in order: part of every cache key, so two different
+    images with one name (two video folders, two copies of val) never share a cached result."""
+    h = hashlib.sha256()
+    for img in images:
+        h.update(img.digest.encode())
+    return h.hexdigest()[:32]
+
 
 def _to_rgb(im: Image.Image) -> np.ndarray:
     """PIL image of any mode -> (H, W, 3) uint8."""
@@ -76,7 +94,8 @@ def load_rgb(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"Image file not found: {path}")
     try:
-        with Image.open(path) as im, warnings.catch_warnings():
+        # The filter must be in force before Image.open, which raises DecompressionBombError itself.
+        with warnings.catch_warnings(), Image.open(path) as im:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im.load()  # forces a full decode so truncation is caught here, not later
             im = ImageOps.exif_transpose(im)
@@ -87,6 +106,7 @@ def load_rgb(path: str | Path) -> np.ndarray:
         SyntaxError,
         ValueError,
         Image.DecompressionBombWarning,
+        Image.DecompressionBombError,
     ) as e:
         raise ImageDecodeError(f"Cannot decode {path}: {e}") from e
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:

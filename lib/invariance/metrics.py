@@ -124,7 +124,8 @@ PAIR_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "p_top1_change": lambda t: top1_changed(t.top1_a, t.top1_b),
     "mac": lambda t: abs_change(t.p_top_a, t.p_top_b),
     "mac_true": lambda t: abs_change(t.p_true_a, t.p_true_b),
-    "accuracy": lambda t: correct(t.top1_a, t.label),
+    # label < 0: unknown; such pairs count for no label metric (NaN, left out by summarize)
+    "accuracy": lambda t: correct(t.top1_a, t.label).where(t.label >= 0),
 }
 
 
@@ -136,13 +137,17 @@ def per_image(table: pd.DataFrame, metric: str = "p_top1_change") -> pd.Series:
 def summarize(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """One row per metric: value, CI low/high (95%, bootstrap over images), pairs, images.
 
-    mac_true is the change in the correct class's probability; accuracy is of the first frames.
+    mac_true is the change in the correct class's probability; accuracy is of the first frames. Both need
+    a label: they cover the labelled images only (pairs and images say how many), NaN when there are none.
     """
     rows = []
     for name, per_pair in PAIR_METRICS.items():
         v = per_pair(table)
         ok = v.notna()
-        mean, low, high = bootstrap_ci(v[ok], table.image_id[ok], n_boot=n_boot, seed=seed)
+        if ok.any():
+            mean, low, high = bootstrap_ci(v[ok], table.image_id[ok], n_boot=n_boot, seed=seed)
+        else:
+            mean = low = high = float("nan")
         rows.append(
             {
                 "metric": name,

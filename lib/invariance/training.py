@@ -11,6 +11,7 @@ import io
 import logging
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -160,13 +161,29 @@ def train(
     step, rows = 0, []
     checkpoint = folder / "checkpoint.pt" if folder else None
     if checkpoint and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False, map_location=device)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        gen.set_state(state["gen"])
-        step, rows = state["step"], state["rows"]
-        log.info("resuming %s at step %d from %s", cfg.name, step, checkpoint)
+        try:
+            # weights_only: a crafted checkpoint in the cache cannot run code when it is loaded
+            state = torch.load(checkpoint, weights_only=True, map_location=device)
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["opt"])
+            sched.load_state_dict(state["sched"])
+            gen.set_state(state["gen"])
+            step, rows = state["step"], state["rows"]
+            log.info("resuming %s at step %d from %s", cfg.name, step, checkpoint)
+        except Exception as e:  # any failure: the checkpoint is disposable, training restarts from step 0
+            warnings.warn(
+                f"Discarding unreadable checkpoint {checkpoint} ({e}); training {cfg.name} from the start",
+                stacklevel=2,
+            )
+            checkpoint.unlink(missing_ok=True)
+            torch.manual_seed(cfg.seed)
+            model = make_network(cfg.arch).to(device, memory_format=torch.channels_last)
+            opt = torch.optim.SGD(
+                model.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay
+            )
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, partial(lr_factor, steps=cfg.steps))
+            gen = torch.Generator().manual_seed(cfg.seed)
+            step, rows = 0, []
     model.train()
     bar = tqdm(
         total=cfg.steps, initial=step, desc=f"training {cfg.name}", disable=not progress, mininterval=2
@@ -214,8 +231,14 @@ def trained(cfg: TrainConfig, data: Split, progress: bool = True, device: str = 
     weights = folder / "weights.pt"
     if weights.exists():
         model = make_network(cfg.arch)
-        model.load_state_dict(torch.load(weights, weights_only=True))
-        return Trained(model.eval(), cfg, pd.read_csv(folder / "log.csv"), folder)
+        try:
+            model.load_state_dict(torch.load(weights, weights_only=True))
+            return Trained(model.eval(), cfg, pd.read_csv(folder / "log.csv"), folder)
+        except Exception as e:  # cached weights are reproducible: retrain rather than fail or use them
+            warnings.warn(
+                f"Cached weights {weights} are unreadable ({e}); retraining {cfg.name}", stacklevel=2
+            )
+            weights.unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
     if progress:
         print(f"training {cfg.name} ({cfg.steps} steps of {cfg.batch_size}); weights go to {folder}")

@@ -29,7 +29,9 @@ def resize(img: torch.Tensor, size: tuple[int, int], interpolation: str = "bicub
     """(..., 3, H, W) -> (..., 3, h, w), antialiased when shrinking, clamped to [0, 1]."""
     lead = img.shape[:-3]
     x = img.reshape(-1, *img.shape[-3:])
-    mode = interpolation if interpolation in ("bilinear", "bicubic") else "bilinear"
+    if interpolation not in ("bilinear", "bicubic"):  # a silent fallback would not match the cache key
+        raise ValueError(f"interpolation must be 'bilinear' or 'bicubic', not {interpolation!r}")
+    mode = interpolation
     out = F.interpolate(x, size=size, mode=mode, antialias=True, align_corners=False)
     return out.clamp_(0.0, 1.0).reshape(*lead, out.shape[-3], *size)
 

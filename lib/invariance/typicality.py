@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from . import cache, metrics, protocols
-from .images import SourceImage
+from .images import SourceImage, content_key
 from .models import LoadedModel, normalize
 
 
@@ -126,6 +126,7 @@ def typicality_tables(
             "protocol": protocol,
             "images": [i.id for i in images],
             "reference": [r.id for r in reference],
+            "pixels": [content_key(images), content_key(reference)],
             "k": k,
             "what": "typicality",
         }
