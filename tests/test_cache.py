@@ -80,7 +80,7 @@ def _check_ids(part, chunk):
 
 
 def test_ids_stay_strings():
-    items = ["0001", "NA", "nan", "12"]
+    items = ["0001", "NA", "nan", "12", ""]
     first = cache.cached_table("ids", 1, items, _ids_table, chunk_size=2, check=_check_ids)
     again = cache.cached_table("ids", 1, items, _ids_table, chunk_size=2, check=_check_ids)
     assert first.image_id.tolist() == again.image_id.tolist() == items  # not 1.0 or NaN
@@ -104,9 +104,10 @@ def test_damaged_files_are_recomputed_with_a_warning(damage, which):
         (folder / "table.csv").unlink()
         (folder / "provenance.json").unlink()
         data = good.iloc[:2].to_csv(index=False).encode()
-        name = f"chunk-00000-{cache._sha(data)[:16]}.csv"
+        schema = {"image_id": "object", "value": "float64"}
+        name = f"chunk-00000-{cache._signed(schema, data)[:16]}.csv"
         (folder / name).write_bytes(damage(data))
-        files.atomic_write_json(folder / "schema.json", {"image_id": "object", "value": "float64"})
+        files.atomic_write_json(folder / "schema.json", schema)
         target = folder / name
     else:
         target = folder / "table.csv"
@@ -127,3 +128,25 @@ def test_refresh_recomputes_and_bad_chunk_sizes_are_refused():
     assert len(calls) == 2
     with pytest.raises(ValueError, match="chunk_size"):
         cache.cached_table("r", 2, ["a"], compute, chunk_size=0)
+
+
+@pytest.mark.parametrize("edited", [{"image_id": "object", "value": "int64"}, ["image_id", "value"]])
+def test_an_edited_schema_invalidates_its_chunks(edited):
+    """A schema.json edited to other valid JSON must not reinterpret the finished chunks."""
+    items = ["a", "bb"]
+
+    def interrupted(chunk):
+        if chunk == ["bb"]:
+            raise KeyboardInterrupt
+        return _ids_table(chunk)
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.cached_table("schema", 1, items, interrupted, chunk_size=1)
+    folder = cache.run_dir("schema", 1)
+    files.atomic_write_json(folder / "schema.json", edited)
+    calls = []
+    with pytest.warns(cache.DamagedCacheWarning):
+        table = cache.cached_table(
+            "schema", 1, items, lambda c: calls.append(c) or _ids_table(c), chunk_size=1
+        )
+    assert table.value.tolist() == [1.0, 2.0] and table.value.dtype == float and ["a"] in calls

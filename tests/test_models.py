@@ -106,3 +106,8 @@ def test_damaged_weights_files_are_named(tmp_path):
     for name in ("lite0", "resnet50"):
         with pytest.raises(models.WeightsUnavailableError, match="broken.pth"):
             models.load(name, weights_path=bad)
+
+
+def test_weights_path_with_random_weights_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="pretrained=False"):
+        models.load("lite0", pretrained=False, weights_path=tmp_path / "w.pth")

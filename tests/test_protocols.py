@@ -179,3 +179,13 @@ def test_tiny_images_get_a_clear_crop_error():
         protocols.Crop(fraction=0.1).make_frames(tiny, 32, "cpu")
     with pytest.raises(ValueError, match="too small"):
         protocols.Crop(shift_before_rescale=True).make_frames(tiny, 32, "cpu")
+
+
+def test_grid_cells_and_whole_lines_must_fit():
+    import pytest
+
+    for cell, grid in (((3, 3), 2), ((-1, 0), 2), ((0, 0), 0)):
+        with pytest.raises(ValueError, match="cell must be|grid must be"):
+            protocols.GridTranslation(side=100, cell=cell, grid=grid)
+    with pytest.raises(ValueError, match="room for 0 one-pixel steps"):  # one frame, no pairs
+        protocols.check_fits(protocols.Translation(side=224, path="vertical", shape="square"), 224)

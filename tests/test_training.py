@@ -120,3 +120,16 @@ def test_crafted_or_damaged_checkpoints_are_discarded_not_run(small_train, tmp_p
     (tmp_path / "checkpoint.pt").write_bytes(b"torn")
     with pytest.warns(UserWarning, match="Discarding"):
         training.train(cfg, small_train, folder=tmp_path, progress=False)
+    # a loadable checkpoint claiming a step beyond the run would have cached an untrained network
+    fake = {
+        "model": whole,
+        "opt": {},
+        "sched": {},
+        "gen": torch.Generator().get_state(),
+        "step": 10**6,
+        "rows": [],
+    }
+    torch.save(fake, tmp_path / "checkpoint.pt")
+    with pytest.warns(UserWarning, match="do not fit a 6-step run"):
+        run = training.train(cfg, small_train, folder=tmp_path, progress=False)
+    assert len(run.log) == 6 and all(torch.equal(whole[k], run.model.state_dict()[k]) for k in whole)

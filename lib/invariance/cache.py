@@ -44,16 +44,28 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read_checked(path: Path, dtypes: dict[str, str], expected_sha: str | None) -> pd.DataFrame:
-    """Parse a cached CSV after checking its bytes against a SHA-256 prefix; columns and types must match
-    the schema. Raises ValueError (with the reason) when anything is off."""
+def _signed(dtypes: dict[str, str], data: bytes) -> str:
+    """The SHA-256 that names a chunk: of its schema and its bytes, so an edited schema.json fails too."""
+    return _sha(json.dumps(dtypes).encode() + b"\n" + data)
+
+
+def _read_checked(
+    path: Path, dtypes: dict[str, str], expected_sha: str | None, signed: bool = False
+) -> pd.DataFrame:
+    """Parse a cached CSV after checking its bytes (signed: its schema and bytes) against a SHA-256 prefix;
+    columns and types must match the schema. Raises ValueError (with the reason) when anything is off."""
     data = path.read_bytes()
-    if expected_sha is None or not _sha(data).startswith(expected_sha):
+    digest = _signed(dtypes, data) if signed else _sha(data)
+    if expected_sha is None or not digest.startswith(expected_sha):
         raise ValueError("checksum mismatch" if expected_sha else "no checksum recorded (older cache format)")
-    # Only empty fields are missing values: an id such as "NA" stays a string, "0001" keeps its zeros.
-    read_as = {c: (str if t == "object" else t) for c, t in dtypes.items()}
+    # Only empty numeric fields are missing values: ids such as "NA", "0001" or "" stay as written.
+    text = {
+        c: str for c, t in dtypes.items() if t in ("object", "str", "string")
+    }  # converters skip NA parsing
+    numbers = {c: t for c, t in dtypes.items() if c not in text}
+    missing = {c: [""] for c in numbers}
     table = pd.read_csv(
-        io.BytesIO(data), dtype=read_as, keep_default_na=False, na_values={c: [""] for c in dtypes}
+        io.BytesIO(data), dtype=numbers, converters=text, keep_default_na=False, na_values=missing
     )
     if list(table.columns) != list(dtypes):
         raise ValueError(f"columns {list(table.columns)} != {list(dtypes)}")
@@ -107,7 +119,7 @@ def cached_table(
             if len(table) != record["rows"]:
                 raise ValueError(f"{len(table)} rows, provenance says {record['rows']}")
             return table
-        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
             _damaged(table_path, str(e))
     folder.mkdir(parents=True, exist_ok=True)
     dtypes: dict[str, str] | None = None
@@ -120,20 +132,28 @@ def cached_table(
                 chunk_file.unlink()
     started = time.perf_counter()
     chunks = [items[i : i + chunk_size] for i in range(0, len(items), chunk_size)]
-    parts = []
+    finished: dict[int, pd.DataFrame] = {}
     for i, chunk in enumerate(chunks):
-        part = None
         for chunk_path in sorted(folder.glob(f"chunk-{i:05d}-*.csv")):
             try:
                 if dtypes is None:
                     raise ValueError("no schema.json")
-                part = _read_checked(chunk_path, dtypes, chunk_path.stem.rsplit("-", 1)[1])
+                part = _read_checked(chunk_path, dtypes, chunk_path.stem.rsplit("-", 1)[1], signed=True)
                 if check:
                     check(part, chunk)
-                break
-            except (OSError, ValueError, UnicodeDecodeError) as e:
-                part = None
+                finished[i] = part
+            except (OSError, ValueError, TypeError, AttributeError, UnicodeDecodeError) as e:
+                # The chunk or the schema it was signed with is damaged: trust no finished chunk.
                 _damaged(chunk_path, str(e))
+                for other in [*folder.glob("chunk-*.csv"), schema_path]:
+                    other.unlink(missing_ok=True)
+                finished, dtypes = {}, None
+                break
+        if dtypes is None:
+            break
+    parts = []
+    for i, chunk in enumerate(chunks):
+        part = finished.get(i)
         if part is None:
             part = compute(chunk)
             if check:
@@ -142,8 +162,9 @@ def cached_table(
                 dtypes = {c: str(t) for c, t in part.dtypes.items()}
                 atomic_write_json(schema_path, dtypes)
             data = part.to_csv(index=False).encode()
-            atomic_write_bytes(folder / f"chunk-{i:05d}-{_sha(data)[:16]}.csv", data)
-            part = _read_checked(folder / f"chunk-{i:05d}-{_sha(data)[:16]}.csv", dtypes, _sha(data)[:16])
+            name = folder / f"chunk-{i:05d}-{_signed(dtypes, data)[:16]}.csv"
+            atomic_write_bytes(name, data)
+            part = _read_checked(name, dtypes, _signed(dtypes, data)[:16], signed=True)
         parts.append(part)
         if on_chunk:
             on_chunk(i + 1, len(chunks))

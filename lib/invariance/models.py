@@ -270,6 +270,10 @@ def load(
     (listing known names, closest first) or WeightsUnavailableError (saying where to put the file).
     """
     s = spec(name)
+    if not pretrained and weights_path is not None:
+        raise ValueError(
+            f"{name}: pretrained=False builds random weights; drop weights_path or pretrained=False"
+        )
     if not pretrained:
         torch.manual_seed(seed)
         module = timm.create_model(s.timm_name, pretrained=False)

@@ -234,6 +234,14 @@ class GridTranslation(Translation):
     cell: tuple[int, int] = (0, 0)
     grid: int = 1
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _positive(grid=self.grid)
+        if len(self.cell) != 2 or not all(isinstance(c, int) and 0 <= c < self.grid for c in self.cell):
+            raise ValueError(
+                f"cell must be (row, col) with 0 <= row, col < grid = {self.grid}, not {self.cell!r}"
+            )
+
     @property
     def name(self) -> str:
         return f"placement-{self.side}-r{self.cell[0]}c{self.cell[1]}-of-{self.grid}-{self.background}"
@@ -287,7 +295,7 @@ def check_fits(protocol: Protocol, canvas: int) -> None:
     side = scaled(protocol.side, canvas)
     if isinstance(protocol, Translation) and protocol.path != "diagonal":
         room = canvas - side
-        if room < 0 or (protocol.span is not None and protocol.span > room):
+        if room < 1 or (protocol.span is not None and protocol.span > room):
             raise ValueError(
                 f"{protocol.name}: a {side} px object (side {protocol.side} at 224) on a {canvas} px "
                 f"canvas leaves room for {max(room, 0)} one-pixel steps along the line; "

@@ -164,11 +164,20 @@ def train(
         try:
             # weights_only: a crafted checkpoint in the cache cannot run code when it is loaded
             state = torch.load(checkpoint, weights_only=True, map_location=device)
+            step, rows = state["step"], state["rows"]
+            if not (
+                isinstance(step, int)
+                and 0 < step < cfg.steps
+                and isinstance(rows, list)
+                and len(rows) == step
+            ):
+                raise ValueError(
+                    f"step {step!r} and a {type(rows).__name__} log do not fit a {cfg.steps}-step run"
+                )
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["opt"])
             sched.load_state_dict(state["sched"])
             gen.set_state(state["gen"])
-            step, rows = state["step"], state["rows"]
             log.info("resuming %s at step %d from %s", cfg.name, step, checkpoint)
         except Exception as e:  # any failure: the checkpoint is disposable, training restarts from step 0
             warnings.warn(
