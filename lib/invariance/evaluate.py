@@ -169,7 +169,6 @@ def evaluate_images(
     so that about batch_size frames exist at a time (batch_size None: the device's default)."""
     batch_size = _checked_batch(batch_size, model.device)
     canvas = model.data_config.input_size
-    check_fits(protocol, canvas)
     per_step = max(1, batch_size // n_frames(protocol, canvas))
     parts = []
     for i in range(0, len(images), per_step):

@@ -64,25 +64,16 @@ def atomic_write_json(path: Path, record: Any) -> None:
     atomic_write_text(path, json.dumps(record, indent=1, default=str))
 
 
+def _git(*args: str) -> str:
+    out = subprocess.run(["git", *args], cwd=paths.project_root(), capture_output=True, text=True, timeout=5)
+    return out.stdout.strip()
+
+
 def git_revision() -> str:
     """Short commit of the checkout, with '-dirty' when tracked files changed; 'unknown' outside git."""
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=paths.project_root(),
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=paths.project_root(),
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-        rev = out.stdout.strip() or "unknown"
-        return rev + ("-dirty" if dirty.stdout.strip() else "")
+        rev = _git("rev-parse", "--short", "HEAD") or "unknown"
+        return rev + ("-dirty" if _git("status", "--porcelain", "--untracked-files=no") else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 

@@ -232,9 +232,13 @@ def _create_hub(s: ModelSpec, weights_path: Path | None) -> tuple[nn.Module, str
         weights_path = Path(weights_path).expanduser()
         if not weights_path.is_file():
             raise WeightsUnavailableError(f"{s.name}: weights file not found: {weights_path}")
-        read_state_dict(weights_path)  # a damaged file fails here, named, not deep inside timm
         overlay = {"file": str(weights_path)}
-        module = timm.create_model(s.timm_name, pretrained=True, pretrained_cfg_overlay=overlay)
+        try:
+            module = timm.create_model(s.timm_name, pretrained=True, pretrained_cfg_overlay=overlay)
+        except Exception as e:  # timm's own message names no file
+            raise WeightsUnavailableError(
+                f"{s.name}: cannot load weights from {weights_path} ({type(e).__name__}: {e})"
+            ) from e
         return module, f"file:{weights_path.name}:sha256:{paths.file_sha256(weights_path)[:16]}"
     repo_id = f"timm/{s.timm_name}"
     cached = _cached_hub_file(repo_id)

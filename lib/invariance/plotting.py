@@ -64,6 +64,12 @@ def save_figure(fig: plt.Figure, name: str, *, profile: str, info: dict[str, Any
     return png
 
 
+def ci_whiskers(ax: plt.Axes, x, s: pd.DataFrame) -> None:
+    """Black 95% CI whiskers on bars at x for a table with value, ci_low, ci_high columns."""
+    yerr = [s.value - s.ci_low, s.ci_high - s.value]
+    ax.errorbar(x, s.value, yerr=yerr, fmt="none", ecolor="k", lw=0.8, capsize=2)
+
+
 # --- figure builders (one per notebook figure; notebooks call these) ---------------------------------
 
 
@@ -184,15 +190,7 @@ def metric_bars(summary: pd.DataFrame, metrics: list[str], order: list[str]) -> 
             s = sub[sub.model == model].set_index("condition").reindex(order)
             x = np.arange(len(order)) + (i - (len(models) - 1) / 2) * width
             ax.bar(x, s.value, width, label=model, color=f"C{i}")
-            ax.errorbar(
-                x,
-                s.value,
-                yerr=[s.value - s.ci_low, s.ci_high - s.value],
-                fmt="none",
-                ecolor="k",
-                lw=0.8,
-                capsize=2,
-            )
+            ci_whiskers(ax, x, s)
         ax.set(xticks=np.arange(len(order)), xticklabels=order, title=label(metric))
     axes[0, 0].legend(fontsize=7)
     return fig
@@ -469,15 +467,7 @@ def remedies_bars(table: pd.DataFrame) -> plt.Figure:
                 color=["C0", "C3"][i],
                 label="centre (typical: within 1 sigma)" if i == 0 else "edge (atypical: beyond 3 sigma)",
             )
-            ax.errorbar(
-                x,
-                s.value,
-                yerr=[s.value - s.ci_low, s.ci_high - s.value],
-                fmt="none",
-                ecolor="k",
-                lw=0.8,
-                capsize=2,
-            )
+            ci_whiskers(ax, x, s)
         ax.set_xticks(np.arange(len(variants)), variants, rotation=20, ha="right")
         ax.set_title(label(metric).replace(" (first frames)", ""))
     axes[0].legend(fontsize=7, loc="lower left")
