@@ -32,7 +32,7 @@ figures: $(STAMP)  ## run every notebook in PROFILE (default: default) and write
 lab: $(STAMP)  ## open the notebooks in JupyterLab with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/
 
-data: $(STAMP)  ## download the ImageNet sample and val boxes into data/ when no copy is found
+data: $(STAMP)  ## download the ImageNet sample, val boxes, CIFAR-10 and video clips into data/ where missing
 	$(PY) -m invariance.fetch fetch
 
 bench: $(STAMP)  ## print the speed benchmark (runner vs forward vs naive)

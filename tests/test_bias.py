@@ -28,6 +28,24 @@ def test_boxes_and_augmentation_statistics():
     assert c["central_third"] == 1.0
 
 
+def test_share_leaving_crop_counts_the_boxes_augmentation_drops():
+    def boxes(x0, y0, x1, y1, n=300):
+        cols = {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "W": 400, "H": 300}
+        return pd.DataFrame({k: [v] * n for k, v in cols.items()})
+
+    # a box at the image centre leaves its crop far less often than a 2 px box in the top-left corner
+    centred = bias.share_leaving_crop(boxes(190, 140, 210, 160), seed=3)
+    corner = bias.share_leaving_crop(boxes(0, 0, 2, 2), seed=3)
+    assert 0 <= centred < 0.5 < corner <= 1
+    # the same draws as augmented_positions: what it keeps is exactly the rest
+    b = boxes(0, 0, 100, 100)
+    kept = len(bias.augmented_positions(b, seed=5))
+    assert bias.share_leaving_crop(b, seed=5) == pytest.approx(1 - kept / len(b))
+    placed = bias.crop_placements(b, seed=5)
+    outside = ~placed.cx.between(0, 1) | ~placed.cy.between(0, 1)
+    assert len(placed) == len(b) and (placed.inside == ~outside).all()
+
+
 def test_typical_vs_atypical_picks_the_centre_and_corner_cells():
     rows = []
     for side in (60, 140):

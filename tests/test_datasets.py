@@ -70,7 +70,7 @@ def test_fetch_sample_and_boxes_from_file_urls(tmp_path):
     with pytest.raises(datasets.ChecksumError, match="not the recorded sample"):
         datasets.fetch_sample(dest, url=archive.as_uri())  # checked against the real sample's digest
     assert not (dest / datasets.SAMPLE_NAME).exists()
-    out = datasets.fetch_sample(dest, url=archive.as_uri(), content_sha256=datasets.sample_digest(src))
+    out = datasets.fetch_sample(dest, url=archive.as_uri(), content_sha256=datasets.folder_digest(src))
     assert sorted(p.name for p in out.iterdir()) == [
         "n01440764_tench.JPEG",
         "n01443537_goldfish.JPEG",
@@ -94,7 +94,7 @@ def test_recorded_digests_match_the_shared_copies():
     boxes = paths.find_data(datasets.BOXES_NAME)
     for name, digest in datasets.BOXES_SHA256.items():
         assert paths.file_sha256(boxes / name) == digest
-    assert datasets.sample_digest(paths.find_data(datasets.SAMPLE_NAME)) == datasets.SAMPLE_CONTENT_SHA256
+    assert datasets.folder_digest(paths.find_data(datasets.SAMPLE_NAME)) == datasets.SAMPLE_CONTENT_SHA256
 
 
 def test_manifests_refuse_n_below_one_and_paths_outside_the_root(sample_entries, tmp_path, monkeypatch):

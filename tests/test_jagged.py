@@ -1,13 +1,78 @@
 """Claim 1's glue (Figures 1-3) on hand-made tables and frames."""
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import hand_made_pairs
 from invariance import jagged
 
 
-def test_jumpiest_and_jaggedness_summary():
-    assert jagged.jumpiest(hand_made_pairs(), 1) == ["a"]
+def _curves(curves: dict[str, list[float]]) -> pd.DataFrame:
+    """A pair table from hand-made P(correct) curves (top-1 correct where P >= 0.5, else class 9)."""
+    rows = []
+    for image_id, p in curves.items():
+        for k in range(len(p) - 1):
+            rows.append(
+                {
+                    "image_id": image_id,
+                    "label": 1,
+                    "frame_a": k,
+                    "frame_b": k + 1,
+                    "top1_a": 1 if p[k] >= 0.5 else 9,
+                    "top1_b": 1 if p[k + 1] >= 0.5 else 9,
+                    "p_true_a": p[k],
+                    "p_true_b": p[k + 1],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_largest_one_pixel_steps_and_the_selection_rule():
+    pairs = _curves(
+        {
+            "steady": [0.9, 0.9, 0.88, 0.9],  # recognised, no jump
+            "jumpy": [0.2, 0.55, 0.1, 0.15],  # reaches 0.5; largest change 0.45 down at step 1
+            "never": [0.0, 0.49, 0.0, 0.0],  # the largest change (0.49) but never reaches 0.5
+            "rise": [0.1, 0.1, 0.4, 0.6],  # reaches 0.6; largest change 0.3 up at step 1
+        }
+    )
+    steps = jagged.largest_steps(pairs)
+    assert steps.loc["jumpy"].tolist() == pytest.approx([0.45, 1, 0.55, 0.1, 0.55, 2, 3])
+    assert steps.loc["rise", "step"] == 1 and steps.loc["rise", "p_best"] == pytest.approx(0.6)
+    assert steps.loc["steady", "top1_changes"] == 0
+    assert jagged.pick_striking(steps) == "jumpy"  # "never" has the larger change but is never recognised
+    assert jagged.pick_striking(steps, min_best=0.0) == "never"
+    with pytest.raises(ValueError, match="No image reaches"):
+        jagged.pick_striking(steps, min_best=0.95)
+    shares = jagged.jump_shares(steps, thresholds=(0.1, 0.4, 0.5), n_boot=200).set_index("threshold")
+    assert shares.share.tolist() == pytest.approx([0.75, 0.5, 0.0])
+    assert (shares.images == 4).all() and shares.loc[0.4, "ci_low"] <= 0.5 <= shares.loc[0.4, "ci_high"]
+
+
+def test_ties_pick_the_first_step_and_the_first_image():
+    steps = jagged.largest_steps(_curves({"b": [0.6, 0.2, 0.6], "a": [0.9, 0.5, 0.9]}))
+    assert steps.loc["b", "step"] == 0  # |-0.4| at steps 0 and 1: the first
+    assert jagged.pick_striking(steps) == "a"  # both 0.4: the first id in sorted order
+
+
+def test_clip_stats_count_top1_changes_between_consecutive_frames():
+    table = pd.DataFrame(
+        {
+            "top1": [1, 1, 2, 1, 1],
+            "reference": "golden retriever",
+            "p_reference": [0.5, 0.45, 0.1, 0.4, 0.42],
+            "correct": [True, True, False, True, True],
+        }
+    )
+    st = jagged.clip_stats(table)
+    assert (st["frames"], st["steps"], st["top1_changes"], st["frames_correct"]) == (5, 4, 2, 4)
+    assert st["largest_step"] == 1 and st["largest_change"] == pytest.approx(0.35)
+    unknown = table.assign(correct=np.nan)
+    assert jagged.clip_stats(unknown)["frames_correct"] is None
+
+
+def test_jaggedness_summary():
     s = jagged.jaggedness_summary({"net": hand_made_pairs()})
     assert s.loc["net", "jaggedness"] == pytest.approx(1 / 6) and s.loc["net", "images"] == 2
 
@@ -19,10 +84,3 @@ def test_pair_differences_count_changed_pixels():
     d = jagged.pair_differences({"p": (a, b)})
     assert d.loc["p", "pixels_changed"] == pytest.approx(0.25)
     assert d.loc["p", "mean_abs_difference"] == pytest.approx(0.5 / 4)
-
-
-def test_natural_frames_need_two_files(tmp_path):
-    (tmp_path / "only.png").write_bytes(b"")
-    with pytest.raises(FileNotFoundError, match="at least two"):
-        jagged.natural_frames(str(tmp_path))
-    assert [f.id for f in jagged.natural_frames(None)] == ["left view", "right view"]

@@ -85,6 +85,17 @@ def test_frame_table_and_path_matrix():
     assert list(m.index) == ["b", "a"] and m.shape == (2, 4)  # sorted by mean P(correct), high first
 
 
+def test_align_rows_gives_every_panel_one_order():
+    a = pd.DataFrame([[0.9, 0.9], [0.1, 0.1], [0.5, 0.5]], index=["x", "y", "z"])
+    b = pd.DataFrame([[0.0, 0.0], [0.8, 0.8], [0.6, 0.6]], index=["x", "y", "z"])
+    aligned = metrics.align_rows({"a": a, "b": b})
+    # means over both networks: x 0.45, y 0.45, z 0.55 -> z first, then x, y (ties keep input order)
+    assert list(aligned["a"].index) == list(aligned["b"].index) == ["z", "x", "y"]
+    assert aligned["b"].loc["y"].tolist() == [0.8, 0.8]
+    with pytest.raises(ValueError, match="different images"):
+        metrics.align_rows({"a": a, "b": b.drop(index="x")})
+
+
 def test_summary_table_wide_and_split_condition():
     summary = metrics.summary_table({("net", "crop|0.4"): hand_made_pairs()}, n_boot=100)
     assert set(summary.metric) == {"p_top1_change", "mac", "mac_true", "accuracy"}

@@ -41,3 +41,6 @@ def test_notebook_runs_in_smoke_profile(path, tmp_path):
         assert prov["profile"] == "smoke" and prov["config"]["settings"]["profile"] == "smoke"
         # the numerics policy is applied where the settings are built, and recorded with the figure
         assert prov["numerics"]["tf32_cudnn"] is False and prov["numerics"]["tf32_matmul"] is False
+    if path.stem == "01_jagged_examples":  # Figure 1's video row ran on the real staged clips
+        clips = json.loads((figures / "01_jagged_examples.json").read_text())["config"]["values"]["clips"]
+        assert [(c["clip"], c["frames"]) for c in clips] == [("dog", 5), ("bear", 5)]

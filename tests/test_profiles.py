@@ -36,3 +36,9 @@ def test_misspelt_settings_are_errors_that_suggest_the_right_name():
         profiles.settings("99_nothing", "smoke")
     with pytest.raises(FileNotFoundError, match="INVARIANCE_IMAGENET_VAL"):
         profiles.load_images(profiles.settings("04_protocol_table", "paper"))
+
+
+def test_describe_names_only_the_plotted_networks():
+    s = profiles.settings("07_sampling_theorem", "default")
+    assert "lite1" in s.describe(4) and "lite1" not in s.describe(4, models=["lite0", "vgg16 (untrained)"])
+    assert s.describe(4, models=["lite0"]).startswith("profile default | lite0 | 4 images")

@@ -1,5 +1,7 @@
 """Protocols: frame geometry, seeding independent of batches, backgrounds, crop variants vs naive."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import torch
 from invariance import config, protocols, transforms
@@ -189,3 +191,15 @@ def test_grid_cells_and_whole_lines_must_fit():
             protocols.GridTranslation(side=100, cell=cell, grid=grid)
     with pytest.raises(ValueError, match="room for 0 one-pixel steps"):  # one frame, no pairs
         protocols.check_fits(protocols.Translation(side=224, path="vertical", shape="square"), 224)
+
+
+def test_geometry_gives_each_network_its_canvas_and_object_side():
+    fake = [
+        SimpleNamespace(label=f"net{n}", data_config=SimpleNamespace(input_size=n)) for n in (224, 240, 299)
+    ]
+    text = protocols.geometry(fake, protocols.Translation(shape="square"))
+    assert text == {
+        "net224": "224 px canvas, object 100 px square",
+        "net240": "240 px canvas, object 107 px square",
+        "net299": "299 px canvas, object 133 px square",
+    }

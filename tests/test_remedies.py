@@ -98,6 +98,9 @@ def test_curves_and_wide_table():
     pairs = remedies.diagonal_pairs(corner_run(), white_objects(2)).assign(variant="corner", seed=0)
     curves = remedies.position_curves(pairs)
     assert curves.p_top1_change.tolist() == [1.0] + [0.0] * 31
+    # every image changes at offset 0 and none elsewhere: the CIs collapse onto the values
+    assert curves.p_top1_change_low.tolist() == curves.p_top1_change_high.tolist() == [1.0] + [0.0] * 31
+    assert (curves.images == 2).all()
     wide = remedies.wide(remedies.remedies_table(pairs, n_boot=20))
     assert list(wide.columns.get_level_values(0)) == ["accuracy"] * 2 + ["p_top1_change"] * 2 + ["mac"] * 2
 

@@ -14,6 +14,7 @@ from torchvision.transforms import RandomResizedCrop
 from . import datasets, metrics, paths
 
 TIBETAN_TERRIER = "n02097474"
+AUGMENTED = "after random-resized-crop + flip"  # position_sets' name of the augmented placements
 
 
 def load_boxes() -> pd.DataFrame:
@@ -37,7 +38,7 @@ def of_class(boxes: pd.DataFrame, wnid: str) -> pd.DataFrame:
     return boxes[boxes.label == datasets.label_of_wnid(wnid)]
 
 
-def augmented_positions(
+def crop_placements(
     boxes: pd.DataFrame,
     *,
     scale: tuple[float, float] = (0.08, 1.0),
@@ -48,8 +49,8 @@ def augmented_positions(
     """Where each box lands in one training crop: torchvision's RandomResizedCrop parameters (its own code)
     drawn once per box, then a horizontal flip with probability 1/2.
 
-    Returns cx, cy (object centre in crop coordinates, [0, 1]) and size (sqrt of box area over crop area)
-    for the boxes whose centre falls inside their crop.
+    Returns one row per box: cx, cy (object centre in crop coordinates; outside [0, 1] when the centre left
+    the crop), size (sqrt of box area over crop area) and inside (the centre lies in the crop).
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -63,7 +64,20 @@ def augmented_positions(
             cx = 1 - cx
         rows.append((cx, cy, np.sqrt((r.x1 - r.x0) * (r.y1 - r.y0) / (h * w))))
     t = pd.DataFrame(rows, columns=["cx", "cy", "size"])
-    return t[(t.cx >= 0) & (t.cx <= 1) & (t.cy >= 0) & (t.cy <= 1)].reset_index(drop=True)
+    return t.assign(inside=t.cx.between(0, 1) & t.cy.between(0, 1))
+
+
+def augmented_positions(boxes: pd.DataFrame, **crop: object) -> pd.DataFrame:
+    """crop_placements() of the boxes whose centre stays inside their crop (cx, cy, size; the boxes that
+    leave the crop are counted by share_leaving_crop)."""
+    t = crop_placements(boxes, **crop)
+    return t[t.inside].drop(columns="inside").reset_index(drop=True)
+
+
+def share_leaving_crop(boxes: pd.DataFrame, **crop: object) -> float:
+    """Share of boxes whose centre falls outside their random-resized crop (the same draws as
+    augmented_positions with the same arguments): the objects a training crop cuts away or off-centre."""
+    return float(1 - crop_placements(boxes, **crop).inside.mean())
 
 
 def centre_concentration(t: pd.DataFrame) -> dict[str, float]:
@@ -92,7 +106,7 @@ def position_sets(n_boxes: int | None = None, seed: int = 0) -> dict[str, pd.Dat
     return {
         "val boxes, all classes": sample,
         "val boxes, Tibetan terrier": of_class(boxes, TIBETAN_TERRIER),
-        "after random-resized-crop + flip": augmented_positions(sample, seed=seed),
+        AUGMENTED: augmented_positions(sample, seed=seed),
     }
 
 

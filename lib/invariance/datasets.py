@@ -39,7 +39,7 @@ BOXES_URL = (
 BOXES_FILES = ("localization.txt", "image_sizes.txt", "class_labels.txt")
 # Every download is checked against these. The box files are fetched as they are; GitHub builds the sample's
 # zip on request (its bytes are not promised to stay the same), so what is checked is its content: the
-# SHA-256 of the sorted lines "<file name>:<sha256 of the file>" of the extracted JPEGs (sample_digest).
+# SHA-256 of the sorted lines "<file name>:<sha256 of the file>" of the extracted JPEGs (folder_digest).
 BOXES_SHA256 = {
     "localization.txt": "c4a9929837b61e9c2a03524f5b963945782ddc9930c4f8ea764cc10004c5ee62",
     "image_sizes.txt": "dde3957c4bf3bdab41ec759386c6ebaa8bed2c1790891ec3465e3a235ed63f3e",
@@ -232,8 +232,9 @@ def download(url: str, dest: Path, sha256: str | None = None) -> Path:
     return dest
 
 
-def sample_digest(folder: Path) -> str:
-    """The content digest of a folder of sample JPEGs (see SAMPLE_CONTENT_SHA256)."""
+def folder_digest(folder: Path) -> str:
+    """The content digest of a folder of files (SAMPLE_CONTENT_SHA256, video.CLIP_SHA256): SHA-256 of the
+    sorted lines "<file name>:<sha256 of the file>"."""
     h = hashlib.sha256()
     for p in sorted(folder.iterdir(), key=lambda p: p.name):
         h.update(f"{p.name}:{paths.file_sha256(p)}\n".encode())
@@ -259,10 +260,10 @@ def fetch_sample(
         count = len(list(staging.iterdir()))
         if count == 0:
             raise ValueError(f"The archive at {url} holds no <wnid>_<name>.JPEG files")
-        if content_sha256 is not None and sample_digest(staging) != content_sha256:
+        if content_sha256 is not None and folder_digest(staging) != content_sha256:
             raise ChecksumError(
                 f"The {count} images from {url} are not the recorded sample (content SHA-256 "
-                f"{sample_digest(staging)}, expected {content_sha256}); nothing was written."
+                f"{folder_digest(staging)}, expected {content_sha256}); nothing was written."
             )
         dest.mkdir(parents=True, exist_ok=True)
         if target.exists():

@@ -8,13 +8,14 @@ import sys
 from collections.abc import Sequence
 from functools import partial
 
-from . import cifar, datasets, paths
+from . import cifar, datasets, paths, video
 
 # (name, locate, fetch): locate raises paths.DataNotFoundError when the data set is missing.
 DATA_SETS = (
     (datasets.SAMPLE_NAME, partial(paths.find_data, datasets.SAMPLE_NAME), datasets.fetch_sample),
     (datasets.BOXES_NAME, partial(paths.find_data, datasets.BOXES_NAME), datasets.fetch_boxes),
     ("cifar10", cifar.locate, cifar.fetch),
+    (video.VIDEO_NAME, partial(paths.find_data, video.VIDEO_NAME), video.fetch_clips),
 )
 
 

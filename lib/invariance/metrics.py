@@ -191,6 +191,17 @@ def path_matrix(pairs: pd.DataFrame, value: str = "p_true") -> pd.DataFrame:
     return mat.loc[mat.mean(axis=1).sort_values(ascending=False).index]
 
 
+def align_rows(mats: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """One row order for several (images x frames) path matrices {model: matrix}: images sorted by their
+    mean value over every frame of every matrix (high first), so a row is the same image in every panel.
+    All matrices must hold the same images."""
+    means = pd.concat([m.mean(axis=1) for m in mats.values()], axis=1)
+    if means.isna().any().any():
+        raise ValueError("the path matrices hold different images; align_rows needs the same images in all")
+    order = means.mean(axis=1).sort_values(ascending=False, kind="stable").index
+    return {model: m.loc[order] for model, m in mats.items()}
+
+
 def split_condition(summary: pd.DataFrame) -> pd.DataFrame:
     """'variant|scale' condition names -> variant and scale columns."""
     parts = summary.condition.str.split("|", expand=True)

@@ -24,6 +24,27 @@ TABLE1 = pd.DataFrame(
 )
 TABLE1_SOURCE = "Azulay & Weiss, JMLR 20(184), 2019, Table 1"
 
+# Our protocol names -> the paper's (Section 3 / Table 1). The official code's "Black" pasted into a zero
+# tensor after normalisation, i.e. the ImageNet mean grey: our "mean"; our "black" is true black.
+PROTOCOL_NAMES = {
+    "crop": "Crop (crop-and-rescale)",
+    "black": "Black, as the paper describes it\n(true black canvas)",
+    "mean": "Black, as the official code ran it\n(ImageNet mean grey canvas; Table 1)",
+    "inpaint": "Inpainting\n(translation, inpainted canvas)",
+    "scale": "Scale\n(embedding on black, +1 px)",
+}
+
+# Short x tick labels for the same protocols, ours (the paper's name); figure 04 draws the paper's Black at
+# our "mean".
+PROTOCOL_TICKS = {
+    "crop": "crop\n(Crop)",
+    "black": "black\n(true black)",
+    "mean": "mean grey\n(Black)",
+    "inpaint": "inpaint\n(Inpainting)",
+    "scale": "scale\n(Scale)",
+}
+MODEL_NAMES = {"vgg16": "VGG16", "resnet50": "ResNet50", "densenet121": "DenseNet121"}
+
 HEADLINE = {
     "p_top1_change_modern_cnn": (0.30, "abstract: about 30% of one-pixel shifts change the output"),
     "p_top1_change_antialiased": (0.15, "Section 5: an antialiased network still changed 15%"),

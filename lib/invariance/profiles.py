@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,32 +35,34 @@ _BASE: dict[str, dict[str, Any]] = {
 # that `make figures` takes about half an hour on a 2-core CPU from an empty cache (see README, "Profiles
 # and budgets": 32.6 min measured for all nine, 15 of them in the remedies training of notebook 09).
 _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
+    # Figure 1: the rows' images are picked from the whole sample (n_images) along a path of `span` one-pixel
+    # shifts and `size_steps` one-pixel size steps; `clips` are video clips (names or folders of frames).
     "01_jagged_examples": {
         "smoke": {
             "n_images": 3,
             "span": 6,
-            "figure_span": 6,
             "scale_from": 90,
             "size_steps": 6,
-            "shortlist": 2,
+            "clips": ("dog", "bear"),
+            "clip_frames": 5,
         },
         "default": {
             "models": ("lite2",),
-            "n_images": 64,
-            "span": 48,
-            "figure_span": None,
+            "n_images": None,
+            "span": 24,
             "scale_from": 90,
-            "size_steps": 60,
-            "shortlist": 4,
+            "size_steps": 24,
+            "clips": ("dog", "bear"),
+            "clip_frames": None,
         },
         "paper": {
             "models": ("inception_resnet_v2",),
-            "n_images": 200,
-            "span": None,
-            "figure_span": None,
+            "n_images": 1000,
+            "span": 24,
             "scale_from": 90,
-            "size_steps": 60,
-            "shortlist": 4,
+            "size_steps": 24,
+            "clips": ("dog", "bear"),
+            "clip_frames": None,
         },
     },
     "02_protocols": {"smoke": {}, "default": {}, "paper": {"models": ("inception_resnet_v2",)}},
@@ -203,9 +206,12 @@ class Settings:
     def untrained(self) -> bool:
         return not self.pretrained
 
-    def describe(self, n_images: int | None = None) -> str:
-        """Footer text for figures: profile, networks, image count, and 'untrained' where it applies."""
-        nets = ", ".join(self.models) + (" (UNTRAINED, random weights)" if self.untrained else "")
+    def describe(self, n_images: int | None = None, models: Sequence[str] | None = None) -> str:
+        """Footer text for figures: profile, networks, image count, and 'untrained' where it applies.
+
+        models: the networks the figure actually plots (labels), when not all of the settings' models."""
+        nets = ", ".join(self.models if models is None else models)
+        nets += " (UNTRAINED, random weights)" if self.untrained else ""
         data = f"ImageNet val ({self.val_dir})" if self.val_dir else "ImageNet sample"
         count = n_images if n_images is not None else self.n_images
         return f"profile {self.profile} | {nets} | {count} images of {data}"

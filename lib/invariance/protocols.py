@@ -335,6 +335,17 @@ def center_crop_frames(model: LoadedModel, images: Sequence[SourceImage]) -> tor
 # --- protocol sets --------------------------------------------------------------------------------------
 
 
+def geometry(models: Sequence[LoadedModel], protocol: Translation) -> dict[str, str]:
+    """Per network (label): its canvas side N and the embedded object's side at N, as figure text, e.g.
+    {"lite1": "240 px canvas, object 107 px"} (sides are given for 224 and scale with N)."""
+    shape = " square" if protocol.shape == "square" else " (shorter side)"
+    out = {}
+    for m in models:
+        n = m.data_config.input_size
+        out[m.label] = f"{n} px canvas, object {scaled(protocol.side, n)} px{shape}"
+    return out
+
+
 def table1_protocols(steps: int = 8, seed: int = 0) -> dict[str, Protocol]:
     """The protocols of the quantification (Table 1 and beyond)."""
     return {

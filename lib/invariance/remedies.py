@@ -220,11 +220,18 @@ def wide(table: pd.DataFrame) -> pd.DataFrame:
     return out.reindex(columns=order)
 
 
-def position_curves(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Mean accuracy, P(top-1 change) and MAC per variant and diagonal offset (seeds and images pooled)."""
-    per_metric = {m: metrics.PAIR_METRICS[m](pairs) for m in ("accuracy", "p_top1_change", "mac")}
-    frame = pd.DataFrame(per_metric).assign(variant=pairs.variant, offset=pairs.offset)
-    return frame.groupby(["variant", "offset"], sort=False).mean().reset_index()
+def position_curves(pairs: pd.DataFrame, n_boot: int = 500) -> pd.DataFrame:
+    """Mean accuracy, P(top-1 change) and MAC per variant and diagonal offset (seeds and images pooled),
+    each with a 95% CI over test images (<metric>_low, <metric>_high; all seeds' pairs of an image
+    resampled together) and the number of test images per point (images)."""
+    rows = []
+    for (variant, offset), t in pairs.groupby(["variant", "offset"], sort=False):
+        row = {"variant": variant, "offset": offset, "images": t.image_id.nunique()}
+        for metric in ("accuracy", "p_top1_change", "mac"):
+            v, lo, hi = metrics.bootstrap_ci(metrics.PAIR_METRICS[metric](t), t.image_id, n_boot=n_boot)
+            row |= {metric: v, f"{metric}_low": lo, f"{metric}_high": hi}
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def training_logs(runs: Mapping[tuple[str, int], Trained], window: int = 25) -> pd.DataFrame:
