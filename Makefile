@@ -1,4 +1,4 @@
-# The two commands a reader needs: `make figures` and `make test`. Both set up .venv first.
+# The commands a reader needs: `make figures`, `make test`, `make lab`. Each sets up .venv first.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv

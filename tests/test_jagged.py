@@ -45,9 +45,11 @@ def test_largest_one_pixel_steps_and_the_selection_rule():
     assert jagged.pick_striking(steps, min_best=0.0) == "never"
     with pytest.raises(ValueError, match="No image reaches"):
         jagged.pick_striking(steps, min_best=0.95)
-    shares = jagged.jump_shares(steps, thresholds=(0.1, 0.4, 0.5), n_boot=200).set_index("threshold")
+    shares = jagged.jump_shares(steps, thresholds=(0.1, 0.4, 0.5)).set_index("threshold")
     assert shares.share.tolist() == pytest.approx([0.75, 0.5, 0.0])
-    assert (shares.images == 4).all() and shares.loc[0.4, "ci_low"] <= 0.5 <= shares.loc[0.4, "ci_high"]
+    assert (shares.images == 4).all() and shares.hits.tolist() == [3, 2, 0]
+    assert shares.loc[0.4, "ci_low"] < 0.5 < shares.loc[0.4, "ci_high"]
+    assert shares.loc[0.5, "ci_low"] == 0 and shares.loc[0.5, "ci_high"] > 0.3  # zero hits of 4: wide
 
 
 def test_ties_pick_the_first_step_and_the_first_image():

@@ -116,3 +116,10 @@ def test_label_metrics_cover_labelled_images_only():
     mixed = t.assign(label=np.where(t.image_id == "a", -1, 1))
     m = metrics.summarize(mixed, n_boot=50)
     assert m.loc["accuracy", "value"] == 1.0 and m.loc["accuracy", "images"] == 1
+
+
+def test_wilson_interval_matches_hand_computed_values():
+    assert metrics.wilson_ci(0, 1000)[1:] == pytest.approx((0.0, 0.003827), abs=1e-6)  # 3.84 / 1003.84
+    share, lo, hi = metrics.wilson_ci(5, 10)
+    assert share == 0.5 and (lo, hi) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert metrics.wilson_ci(10, 10)[2] == 1.0

@@ -42,5 +42,32 @@ def test_notebook_runs_in_smoke_profile(path, tmp_path):
         # the numerics policy is applied where the settings are built, and recorded with the figure
         assert prov["numerics"]["tf32_cudnn"] is False and prov["numerics"]["tf32_matmul"] is False
     if path.stem == "01_jagged_examples":  # Figure 1's video row ran on the real staged clips
-        clips = json.loads((figures / "01_jagged_examples.json").read_text())["config"]["values"]["clips"]
+        clips = json.loads((figures / "01_jagged_examples.json").read_text())["values"]["clips"]
         assert [(c["clip"], c["frames"]) for c in clips] == [("dog", 5), ("bear", 5)]
+
+
+def test_executed_copies_match_their_sources_and_carry_no_absolute_paths():
+    """notebooks/executed/ holds the default profile's run of every notebook, for readers: each must have
+    run the current source cells (re-run `make figures` after editing a notebook) and show no path of the
+    machine that made it."""
+    root = str(paths.project_root().resolve())
+    for path in NOTEBOOKS:
+        copy = run_notebooks.executed_dir() / path.name
+        assert copy.exists(), f"no executed copy of {path.name}: run `make figures`"
+        text = copy.read_text()
+        stamp = json.loads(text)["metadata"]["invariance"]
+        assert stamp["source_sha256"] == run_notebooks.source_digest(path), (
+            f"{copy.name} was executed from an older {path.name}: run `make figures` to refresh it"
+        )
+        assert root not in text and "/home/" not in text
+        nb = nbformat.reads(text, as_version=4)
+        assert any(o.get("output_type") == "display_data" for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_source_digest_sees_a_changed_cell(tmp_path):
+    src = NOTEBOOKS[0]
+    nb = nbformat.read(src, as_version=4)
+    nb.cells[-1].source += " "
+    changed = tmp_path / src.name
+    nbformat.write(nb, changed)
+    assert run_notebooks.source_digest(changed) != run_notebooks.source_digest(src)

@@ -94,8 +94,8 @@ def centre_concentration(t: pd.DataFrame) -> dict[str, float]:
 
 
 def concentration_table(sets: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """centre_concentration() of each set of object positions, one row each."""
-    return pd.DataFrame({name: centre_concentration(t) for name, t in sets.items()}).T
+    """centre_concentration() of each set of object positions, one row each (index: set name)."""
+    return pd.DataFrame({name: centre_concentration(t) for name, t in sets.items()}).T.rename_axis("set")
 
 
 def position_sets(n_boxes: int | None = None, seed: int = 0) -> dict[str, pd.DataFrame]:

@@ -22,10 +22,11 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from . import config, metrics
-from .cache import cached_table
+from . import config, metrics, paths
+from .cache import cached_table, run_dir
 from .images import SourceImage, content_key
 from .models import LoadedModel, normalize
+from .progress import bar as progress_bar
 from .protocols import Protocol, build_frames, check_fits, n_frames, table1_protocols
 
 log = logging.getLogger(__name__)
@@ -207,13 +208,19 @@ def run(
     check_fits(protocol, model.data_config.input_size)
     if not images:
         return pd.DataFrame(columns=COLUMNS)
-    bar = tqdm(
-        total=len(images),
-        desc=f"{model.label} | {protocol.name}",
-        unit="img",
-        disable=not progress,
-        leave=False,
-    )
+    key = {
+        "model": model.cache_key(),
+        "protocol": protocol,
+        "canvas": model.data_config.input_size,
+        "images": [img.id for img in images],
+        "pixels": content_key(images),
+        "numerics": numerics,
+        "tf32": config.numerics_record(),
+    }
+    slug = f"{model.name}-{protocol.name}"
+    where = paths.shown(run_dir(slug, key)) if cache else ""
+    desc = f"{model.label} | {protocol.name}"
+    bar = progress_bar(len(images), desc, unit="img", disable=not progress, leave=False, where=where)
 
     def compute(chunk: Sequence[SourceImage]) -> pd.DataFrame:
         return evaluate_images(model, protocol, chunk, batch_size=batch_size, numerics=numerics, progress=bar)
@@ -223,16 +230,6 @@ def run(
             return evaluate_images(
                 model, protocol, images, batch_size=batch_size, numerics=numerics, progress=bar
             )
-        key = {
-            "model": model.cache_key(),
-            "protocol": protocol,
-            "canvas": model.data_config.input_size,
-            "images": [img.id for img in images],
-            "pixels": content_key(images),
-            "numerics": numerics,
-            "tf32": config.numerics_record(),
-        }
-        slug = f"{model.name}-{protocol.name}"
 
         def skip_done(done: int, total: int) -> None:  # chunks loaded from disk advance the bar too
             bar.n = min(done * chunk_images, len(images))
@@ -247,7 +244,7 @@ def run(
             if part.image_id.tolist() != [img.id for img in chunk for _ in range(pairs)]:
                 raise ValueError("image ids do not match the requested images")
 
-        return cached_table(
+        table = cached_table(
             slug,
             key,
             list(images),
@@ -258,6 +255,8 @@ def run(
             refresh=refresh,
             check=check,
         )
+        bar.n = len(images)  # a table read whole from the cache reports no chunks
+        return table
     finally:
         bar.close()
 

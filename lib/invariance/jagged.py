@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import datasets, evaluate, metrics, protocols
+from . import datasets, evaluate, metrics, models, protocols
 from .images import SourceImage
 from .models import LoadedModel
 from .protocols import Protocol
@@ -71,16 +71,17 @@ def pick_striking(steps: pd.DataFrame, min_best: float = 0.5) -> str:
     return str(eligible.sort_index().largest_change.idxmax())
 
 
-def jump_shares(
-    steps: pd.DataFrame, thresholds: Sequence[float] = (0.1, 0.3, 0.5), *, n_boot: int = 2000, seed: int = 0
-) -> pd.DataFrame:
+def jump_shares(steps: pd.DataFrame, thresholds: Sequence[float] = (0.1, 0.3, 0.5)) -> pd.DataFrame:
     """Share of images whose largest one-pixel change of P(correct) is at least each threshold, with a 95%
-    bootstrap CI over images. Columns threshold, share, ci_low, ci_high, images."""
+    Wilson interval (one value per image, so images are independent; informative at zero hits too).
+    Columns threshold, share, ci_low, ci_high, images, hits."""
     rows = []
     for th in thresholds:
-        hit = (steps.largest_change >= th).astype(float)
-        share, lo, hi = metrics.bootstrap_ci(hit, steps.index, n_boot=n_boot, seed=seed)
-        rows.append({"threshold": th, "share": share, "ci_low": lo, "ci_high": hi, "images": len(steps)})
+        hits = int((steps.largest_change >= th).sum())
+        share, lo, hi = metrics.wilson_ci(hits, len(steps))
+        rows.append(
+            {"threshold": th, "share": share, "ci_low": lo, "ci_high": hi, "images": len(steps), "hits": hits}
+        )
     return pd.DataFrame(rows)
 
 
@@ -144,12 +145,13 @@ def by_id(images: Sequence[SourceImage], id_prefix: str) -> SourceImage:
 def figure1_title(model: LoadedModel, shift: protocols.Translation, grow: protocols.Scale) -> str:
     """Which network stands in for the paper's, and the canvas and object sizes, for Figure 1's title."""
     n = model.data_config.input_size
-    who = (
-        f"{model.label} (paper: InceptionResNetV2)"
-        if model.name == "inception_resnet_v2"
-        else f"{model.label} standing in for the paper's InceptionResNetV2 (the deepest ImageNet network "
-        "whose weights install offline)"
-    )
+    full = models.spec(model.name).note.split(",")[0].replace(" (offline)", "")
+    who = f"{full} ({model.label}, ImageNet-trained)"
+    if model.name != "inception_resnet_v2":
+        who += (
+            " standing in for the paper's InceptionResNetV2: the deepest ImageNet network whose weights "
+            "install offline"
+        )
     lo, hi = protocols.scaled(grow.side, n), protocols.scaled(grow.side, n) + grow.steps
     return (
         f"Network: {who}.\nRows a, b: the image's central square in a black {n}x{n} canvas, "

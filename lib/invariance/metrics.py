@@ -118,6 +118,22 @@ def bootstrap_ci(
     return float(v.mean()), float(low), float(high)
 
 
+def wilson_ci(hits: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
+    """A share of n independent items and its Wilson score interval: (share, low, high). Unlike a bootstrap,
+    it stays informative at 0 or n hits (0 of 1,000 gives [0, 0.0038])."""
+    from scipy.stats import norm
+
+    if n < 1:
+        return float("nan"), float("nan"), float("nan")
+    z = float(norm.ppf(0.5 + level / 2))
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low = 0.0 if hits == 0 else max(0.0, float(centre - half))  # exact ends: no rounding residue
+    high = 1.0 if hits == n else min(1.0, float(centre + half))
+    return p, low, high
+
+
 # --- on the runner's per-pair table -------------------------------------------------------------------
 
 PAIR_METRICS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {

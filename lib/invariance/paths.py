@@ -61,6 +61,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def shown(path: Path) -> str:
+    """A path as printed for readers: relative to the project root when inside it, so that executed
+    notebooks and logs carry no absolute path of the machine that made them."""
+    try:
+        return Path(path).resolve().relative_to(project_root().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def data_dir() -> Path:
     """Where downloads and manifests are written: <root>/data."""
     return project_root() / "data"

@@ -60,10 +60,33 @@ def caption(fig: plt.Figure, text: str) -> None:
     fig.text(max(left, 0.0), bottom - 0.01, text, ha="left", va="top", fontsize=7.5, color="0.15")
 
 
-def save_figure(fig: plt.Figure, name: str, *, profile: str, info: dict[str, Any]) -> Path:
+def tidy(values: Any) -> Any:
+    """The values a figure shows, as JSON-able data: DataFrames become lists of row records (a named index
+    becomes a column), dicts and lists are converted item by item, numpy scalars become Python numbers."""
+    if isinstance(values, pd.DataFrame):
+        t = values if isinstance(values.index, pd.RangeIndex) else values.reset_index()
+        return [{str(k): tidy(v) for k, v in row.items()} for row in t.to_dict("records")]
+    if isinstance(values, pd.Series):
+        return tidy(values.to_frame())
+    if isinstance(values, dict):
+        return {str(k): tidy(v) for k, v in values.items()}
+    if isinstance(values, list | tuple):
+        return [tidy(v) for v in values]
+    if isinstance(values, np.generic):
+        return values.item()
+    if isinstance(values, float) and not np.isfinite(values):
+        return None  # JSON has no NaN
+    return values
+
+
+def save_figure(
+    fig: plt.Figure, name: str, *, profile: str, info: dict[str, Any], values: Any = None
+) -> Path:
     """Write <figures>/<name>.png and .pdf and <name>.json (provenance). Returns the PNG path.
 
-    info: what the figure shows (networks, image count, config); the footer stamp is the caller's job.
+    info: what the figure is of (settings, networks, image count); values: the numbers it shows (tables
+    with CIs and counts), stored under "values" in the sidecar so every number can be traced to a file.
+    The footer stamp is the caller's job.
     """
     folder = paths.figures_dir(profile)
     folder.mkdir(parents=True, exist_ok=True)
@@ -71,7 +94,8 @@ def save_figure(fig: plt.Figure, name: str, *, profile: str, info: dict[str, Any
     fig.savefig(png, bbox_inches="tight")
     # No creation date in the PDF: the same figure gives the same bytes, so a rerun can be checked with cmp.
     fig.savefig(folder / f"{name}.pdf", bbox_inches="tight", metadata={"CreationDate": None})
-    files.atomic_write_json(folder / f"{name}.json", files.provenance(info, profile=profile, figure=name))
+    record = files.provenance(info, profile=profile, figure=name, values=tidy(values))
+    files.atomic_write_json(folder / f"{name}.json", record)
     return png
 
 
@@ -284,16 +308,26 @@ def position_histograms(
     themselves for sets under 200 boxes), with the size distributions below; left_crop: per set a note
     for its title (e.g. how many boxes left the crop)."""
     use_style()
-    fig, axes = plt.subplots(2, len(panels), figsize=(3.9 * len(panels), 6.8), squeeze=False)
+    fig, axes = plt.subplots(2, len(panels), figsize=(3.9 * len(panels), 7.0), squeeze=False)
+    # one colour scale for every histogram, so that a flatter spread looks flatter
+    vmax = max(
+        np.histogram2d(t.cx, t.cy, bins=bins, range=[[0, 1], [0, 1]], density=True)[0].max()
+        for t in panels.values()
+        if len(t) >= 200
+    )
     for i, (name, t) in enumerate(panels.items()):
         ax = axes[0, i]
-        note = f"\n{left_crop[name]}" if left_crop and name in left_crop else ""
+        central = float((((t.cx - 0.5).abs() < 1 / 6) & ((t.cy - 0.5).abs() < 1 / 6)).mean())
+        note = f"\n{central:.0%} of centres in the central ninth (uniform: 11%)"
+        note += f"\n{left_crop[name]}" if left_crop and name in left_crop else ""
         if len(t) < 200:
             ax.plot(t.cx, t.cy, "o", ms=3.5, color=f"C{i}", mec="k", mew=0.3, alpha=0.8)
             ax.set(xlim=(0, 1), ylim=(0, 1))
             ax.set_title(f"{name}\n(n = {len(t):,}, one point per box){note}", fontsize=8.5)
         else:
-            *_, im = ax.hist2d(t.cx, t.cy, bins=bins, range=[[0, 1], [0, 1]], density=True, cmap="magma")
+            *_, im = ax.hist2d(
+                t.cx, t.cy, bins=bins, range=[[0, 1], [0, 1]], density=True, cmap="magma", vmin=0, vmax=vmax
+            )
             fig.colorbar(im, ax=ax, shrink=0.8, label="density of centres")
             ax.set_title(f"{name}\n(n = {len(t):,}){note}", fontsize=8.5)
         ax.set(xlabel="centre x / width", ylabel="centre y / height", aspect="equal")
@@ -492,7 +526,7 @@ def figure1(translation: dict, scale: dict, clips: list[dict], scale_sides, *, n
             [], [], color="C3", lw=2.2, label="largest one-pixel (one-frame) change; its frames at right"
         ),
     ]
-    fig.legend(handles=key, loc="upper center", ncol=3, fontsize=7.5, bbox_to_anchor=(0.5, 0.955))
+    fig.legend(handles=key, loc="upper center", ncol=3, fontsize=7.5, bbox_to_anchor=(0.5, 0.947))
     return fig
 
 
@@ -506,7 +540,7 @@ def figure1_caption(translation: dict, scale: dict) -> str:
         )
         lines.append(
             f"{what}) share of the {int(sh.images.iloc[0]):,} images with a one-pixel change of P(correct) "
-            f"{parts} (95% CIs)"
+            f"{parts} (95% Wilson CIs)"
         )
     return "\n".join(line for part in lines for line in textwrap.wrap(part, 185))
 
@@ -529,24 +563,36 @@ def jumps_in_context(translation: dict, scale: dict, paper_examples: dict[str, t
         ax.step(v, share, where="post", color=f"C{i}", lw=1.2, label=f"{what}: {at} at 0.1 / 0.3 / 0.5")
         ax.errorbar(
             sh.threshold,
-            sh.share.clip(lower=0.5 / len(v)),  # a share of 0 is drawn at the axis floor
-            yerr=[sh.share - sh.ci_low, sh.ci_high - sh.share],
+            sh.share.clip(lower=0.5 / len(v)),  # a share of 0 is drawn at the axis floor (and labelled)
+            yerr=[
+                sh.share.clip(lower=0.5 / len(v)) - sh.ci_low.clip(lower=0.5 / len(v)),
+                sh.ci_high - sh.share,
+            ],
             fmt="o",
             ms=3.5,
             color=f"C{i}",
             capsize=2,
         )
         pick = ex["stats"]["largest_change"]
+        ax.plot(pick, 1 / len(v), "*", ms=9, color=f"C{i}", mec="k", mew=0.5, zorder=4)
         ax.annotate(
             f"pick {pick:.2f}",
             (pick, 1 / len(v)),
             textcoords="offset points",
-            xytext=(-40, 28 + 14 * i),
-            ha="right",
+            xytext=(0, 7 + 9 * i),
+            ha="center",
             fontsize=6.5,
             color=f"C{i}",
-            arrowprops={"arrowstyle": "-", "color": f"C{i}", "lw": 0.6},
         )
+        for r in sh[sh.hits == 0].itertuples():  # a share of 0 cannot sit on a log axis: say it
+            ax.annotate(
+                f"0 of {len(v):,}\n(CI to {r.ci_high:.1%})",
+                (r.threshold, 0.5 / len(v)),
+                textcoords="offset points",
+                xytext=(6, 2),
+                fontsize=6,
+                color=f"C{i}",
+            )
     n = len(translation["steps"])
     ax.set(
         xlabel="largest one-pixel change of P(correct) on the path",
@@ -558,7 +604,9 @@ def jumps_in_context(translation: dict, scale: dict, paper_examples: dict[str, t
     )
     for t in (0.1, 0.3, 0.5):
         ax.axvline(t, color="0.85", lw=0.8, zorder=0)
-    ax.legend(fontsize=6.5, loc="upper right", title="share of images (95% CIs: bars)", title_fontsize=6.5)
+    ax.legend(
+        fontsize=6.5, loc="upper right", title="share of images (bars: 95% Wilson CIs)", title_fontsize=6.5
+    )
     for col, (what, (ex, x, search)) in enumerate(paper_examples.items(), start=1):
         a = fig.add_subplot(grid[0, col])
         y = ex["curve"].p_true.to_numpy()
@@ -627,7 +675,7 @@ def periodicity(checks: dict[str, pd.DataFrame], stride: int = 32) -> plt.Figure
     """Max |logit change| under circular shifts, with circular padding, log scale; multiples of the total
     stride marked."""
     use_style()
-    fig, ax = plt.subplots(figsize=(6.2, 3.2))
+    fig, ax = plt.subplots(figsize=(7.4, 3.4))
     for i, (model, t) in enumerate(checks.items()):
         ax.semilogy(
             t["shift"], t.max_abs_logit_diff.clip(lower=1e-9), "o-", ms=2.5, lw=1, color=f"C{i}", label=model
@@ -638,9 +686,9 @@ def periodicity(checks: dict[str, pd.DataFrame], stride: int = 32) -> plt.Figure
     ax.set(
         xlabel="diagonal circular shift (px)",
         ylabel="max |logit change|\n(over images and classes)",
-        title=f"Circular padding: invariant exactly at multiples of {stride} (dashed)",
+        title=f"Circular padding, circular shifts; dashed: multiples of the total stride {stride}",
     )
-    ax.legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 0.12))
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return fig
 
 

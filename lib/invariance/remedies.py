@@ -244,6 +244,13 @@ def training_logs(runs: Mapping[tuple[str, int], Trained], window: int = 25) -> 
     return pd.concat(parts, ignore_index=True)
 
 
+def final_training(runs: Mapping[tuple[str, int], Trained], window: int = 25) -> pd.DataFrame:
+    """Per variant and seed: steps trained and the training loss and batch accuracy over the last `window`
+    steps (the end of the curves in the setup figure)."""
+    logs = training_logs(runs, window)
+    return logs.groupby(["variant", "seed"], sort=False).tail(1).reset_index(drop=True)
+
+
 def placement_samples(kinds: Sequence[str] = ("gaussian", "uniform"), n: int = 20000, **geometry: object):
     """{kind: (n, 2) offsets} drawn from each training distribution (seed 0), for histograms."""
     gen = torch.Generator().manual_seed(0)

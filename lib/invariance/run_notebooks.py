@@ -1,17 +1,54 @@
 """`make figures`: execute every notebook with papermill in one profile, in order, and time each.
 
-Executed copies go to build/notebooks/<profile>/ (the committed notebooks stay output-free); figures go
-where the notebooks' save_figure() puts them (figures/, or build/figures-smoke/ for the smoke profile).
+Executed copies go to build/notebooks/<profile>/; in the default profile they are also written, for readers,
+to notebooks/executed/ (committed, with the digest of the source cells they ran, and no absolute paths),
+while the notebooks in notebooks/ stay output-free. Figures go where the notebooks' save_figure() puts them
+(figures/, or build/figures-smoke/ for the smoke profile). Progress prints as plain lines in these runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import files, paths
+from .progress import PROGRESS_ENV
+
+EXECUTED_PROFILE = "default"  # the profile whose executed copies are committed
+
+
+def executed_dir() -> Path:
+    """Where the committed, executed copies of the notebooks live (default profile)."""
+    return paths.project_root() / "notebooks" / "executed"
+
+
+def source_digest(path: Path) -> str:
+    """SHA-256 of a notebook's cells (type and source, in order): what an executed copy must have run."""
+    cells = json.loads(Path(path).read_text())["cells"]
+    text = json.dumps([[c["cell_type"], "".join(c["source"])] for c in cells])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def publish_executed(source: Path, executed: Path) -> Path:
+    """Copy an executed notebook to executed_dir(), stamped with source_digest(source), with the machine's
+    absolute paths (papermill's input/output paths, the project root in any output) made relative."""
+    root = str(paths.project_root().resolve())
+    text = executed.read_text().replace(root + "/", "").replace(root, ".")
+    nb = json.loads(text)
+    meta = nb["metadata"].get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if key in meta:
+            meta[key] = Path(meta[key]).name
+    stamp = {"source": f"notebooks/{source.name}", "source_sha256": source_digest(source)}
+    nb["metadata"]["invariance"] = stamp
+    target = executed_dir() / source.name
+    files.atomic_write_text(target, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    return target
 
 
 def notebooks() -> list[Path]:
@@ -24,6 +61,7 @@ def run_notebook(path: Path, profile: str, out_dir: Path, **parameters) -> float
     import papermill
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    os.environ[PROGRESS_ENV] = "log"  # the kernel inherits it: plain progress lines in the stored outputs
     start = time.perf_counter()
     papermill.execute_notebook(
         str(path),
@@ -48,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     for path in chosen:
         print(f"[{args.profile}] {path.name} ...", flush=True)
         timings[path.stem] = round(run_notebook(path, args.profile, out_dir), 1)
+        if args.profile == EXECUTED_PROFILE:
+            copy = publish_executed(path, out_dir / path.name)
+            print(f"[{args.profile}] executed copy: {paths.shown(copy)}")
         print(f"[{args.profile}] {path.name} done in {timings[path.stem]:.1f} s", flush=True)
     timings["total"] = round(time.perf_counter() - total, 1)
     record = {

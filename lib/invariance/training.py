@@ -21,11 +21,11 @@ import torch
 from timm.layers import BlurPool2d
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
-from . import cache, files
+from . import cache, files, paths
 from .cifar import CLASSES, Split
 from .placement import PlacementDistribution
+from .progress import bar as progress_bar
 from .transforms import paste
 
 log = logging.getLogger(__name__)
@@ -190,8 +190,8 @@ def train(
             checkpoint.unlink(missing_ok=True)
             (model, opt, sched, gen), step, rows = _fresh(cfg, device), 0, []  # a partial load may have begun
     model.train()
-    bar = tqdm(
-        total=cfg.steps, initial=step, desc=f"training {cfg.name}", disable=not progress, mininterval=2
+    bar = progress_bar(
+        cfg.steps, f"training {cfg.name}", unit="step", initial=step, disable=not progress, mininterval=2
     )
     while step < cfg.steps:
         x, y = batch(data, cfg, gen, device)
@@ -246,7 +246,8 @@ def trained(cfg: TrainConfig, data: Split, progress: bool = True, device: str = 
             weights.unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
     if progress:
-        print(f"training {cfg.name} ({cfg.steps} steps of {cfg.batch_size}); weights go to {folder}")
+        where = paths.shown(folder)
+        print(f"training {cfg.name} ({cfg.steps} steps of {cfg.batch_size}); weights go to {where}")
     started = time.perf_counter()
     run = train(cfg, data, folder, progress, device)
     files.atomic_write_csv(folder / "log.csv", run.log)
