@@ -1,0 +1,62 @@
+"""Findings are written from the figures' sidecars, and the README's numbers are those sidecars'."""
+
+import json
+
+import pytest
+from invariance import findings, paths
+
+
+def test_readme_generated_sections_match_the_committed_sidecars():
+    """Every number in the README's gallery and paper-vs-ours tables comes from figures/*.json: rerun
+    `make figures` (or findings.update_readme()) after a figure changes; never edit these sections."""
+    text = (paths.project_root() / "README.md").read_text()
+    assert findings.render_readme(text) == text, "README generated sections are stale: run `make figures`"
+
+
+def test_a_changed_digit_in_the_readme_is_caught():
+    text = (paths.project_root() / "README.md").read_text()
+    start = text.index("<!-- generated: table1")
+    digit = start + text[start:].index("0.060 [")  # Lite0, crop
+    edited = text[:digit] + "0.070" + text[digit + 5 :]
+    assert findings.render_readme(edited) != edited
+    with pytest.raises(ValueError, match="no generated section"):
+        findings.render_readme("no markers here")
+
+
+def test_sentences_and_verdicts_on_hand_made_values(tmp_path):
+    jag = [
+        {"model": "lite0", "jaggedness": 0.20, "ci_low": 0.15, "ci_high": 0.25, "images": 64},
+        {"model": "lite2", "jaggedness": 0.30, "ci_low": 0.26, "ci_high": 0.34, "images": 64},
+    ]
+    assert findings.verdict_depth(jag).startswith("reproduced")
+    jag[1] |= {"ci_low": 0.22}
+    assert findings.verdict_depth(jag).startswith("not reproduced")
+    assert "Lite0 0.200 [0.150, 0.250]" in findings.f03_maps(jag)
+    toy = [
+        {"variant": "linear, broadband input", "max - min over shifts": 0.2},
+        {"variant": "ReLU, broadband input", "max - min over shifts": 0.3},
+        {"variant": "ReLU + blur before subsampling", "max - min over shifts": 0.04},
+        {"variant": "ReLU, band-limited input", "max - min over shifts": 0.013},
+        {"variant": "linear, band-limited input", "max - min over shifts": 1.5e-16},
+    ]
+    (tmp_path / "07_sampling_toy.json").write_text(json.dumps({"values": toy}))
+    (tmp_path / "03_jaggedness_maps.json").write_text(json.dumps({"values": jag}))
+    assert "spread 1.5e-16" in findings.f07_toy(toy)
+    read = lambda name: findings.sidecar_values(name, tmp_path)  # noqa: E731
+    assert findings.CLAIMS["07"].verdict(read).startswith("**reproduced**")
+    (tmp_path / "05_crop_rescale_sweep.json").write_text(json.dumps({"config": {}}))
+    with pytest.raises(ValueError, match="holds no values"):
+        findings.sidecar_values("05_crop_rescale_sweep", tmp_path)
+
+
+def test_notebook_findings_name_the_claim_and_survive_a_small_profile(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "figures_dir", lambda profile="default": tmp_path)
+    (tmp_path / "03_jaggedness_maps.json").write_text(
+        json.dumps(
+            {"values": [{"model": "lite0", "jaggedness": 0.2, "ci_low": 0.1, "ci_high": 0.3, "images": 3}]}
+        )
+    )
+    text = findings.notebook_findings("03_jaggedness_maps", "smoke")
+    assert "Deeper networks are more jagged" in text and "**Verdict**" in text and "Smoke profile" in text
+    (tmp_path / "04_protocol_table.json").write_text(json.dumps({"values": [{"model": "lite0"}]}))
+    assert "no summary in this profile" in findings.notebook_findings("04_protocol_table", "smoke")
