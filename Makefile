@@ -8,7 +8,7 @@ PROFILE ?= default
 export HF_HUB_OFFLINE ?= 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help test figures lab data bench lint format clean-cache
+.PHONY: help test figures lab lab-check data bench lint format clean-cache
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,10 @@ figures: $(STAMP)  ## run every notebook in PROFILE (default: default) and write
 lab: $(STAMP)  ## open the notebooks in JupyterLab with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/
 
+lab-check: $(STAMP)  ## run notebook 04 in JupyterLab in headless Chromium, change a widget, screenshot it
+	$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install --quiet playwright==1.65.2
+	$(PY) tools/lab_check.py
+
 data: $(STAMP)  ## download the ImageNet sample, val boxes, CIFAR-10 and video clips into data/ where missing
 	$(PY) -m invariance.fetch fetch
 
@@ -39,10 +43,10 @@ bench: $(STAMP)  ## print the speed benchmark (runner vs forward vs naive)
 	$(PY) -m invariance.bench
 
 lint: $(STAMP)  ## ruff check and format check
-	$(VENV)/bin/ruff check lib tests notebooks && $(VENV)/bin/ruff format --check lib tests notebooks
+	$(VENV)/bin/ruff check lib tests notebooks tools && $(VENV)/bin/ruff format --check lib tests notebooks tools
 
 format: $(STAMP)  ## ruff format
-	$(VENV)/bin/ruff format lib tests notebooks && $(VENV)/bin/ruff check --fix lib tests notebooks
+	$(VENV)/bin/ruff format lib tests notebooks tools && $(VENV)/bin/ruff check --fix lib tests notebooks tools
 
 clean-cache:  ## delete cached evaluation tables (data/cache)
 	rm -rf data/cache

@@ -108,7 +108,7 @@ def ci_whiskers(ax: plt.Axes, x, s: pd.DataFrame) -> None:
 # --- figure builders (one per notebook figure; notebooks call these) ---------------------------------
 
 
-def _img(frame: torch.Tensor) -> np.ndarray:
+def image_array(frame: torch.Tensor) -> np.ndarray:
     """(3, H, W) in [0, 1] -> (H, W, 3) for imshow."""
     return frame.detach().cpu().permute(1, 2, 0).clamp(0, 1).numpy()
 
@@ -164,8 +164,8 @@ def protocol_pairs(
     fig, axes = plt.subplots(len(pairs), 3, figsize=(8.4, 2.1 * len(pairs)), squeeze=False)
     im = None
     for row, (name, (a, b)) in zip(axes, pairs.items(), strict=True):
-        row[0].imshow(_img(a))
-        row[1].imshow(_img(b))
+        row[0].imshow(image_array(a))
+        row[1].imshow(image_array(b))
         im = row[2].imshow(diffs[name], cmap="magma", norm=norm)
         paper_name = names.get(name, "")
         row[0].set_ylabel(
@@ -386,7 +386,7 @@ def grid_maps(summary: pd.DataFrame, metrics: Sequence[str] = ("p_top1_change", 
 
 
 def _thumb(ax: plt.Axes, frame: torch.Tensor, title: str, edge: str | None = None) -> None:
-    ax.imshow(_img(frame))
+    ax.imshow(image_array(frame))
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=7)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import files, paths
+from .explore import NONINTERACTIVE_ENV
 from .progress import PROGRESS_ENV
 
 EXECUTED_PROFILE = "default"  # the profile whose executed copies are committed
@@ -62,6 +63,7 @@ def run_notebook(path: Path, profile: str, out_dir: Path, **parameters) -> float
 
     out_dir.mkdir(parents=True, exist_ok=True)
     os.environ[PROGRESS_ENV] = "log"  # the kernel inherits it: plain progress lines in the stored outputs
+    os.environ[NONINTERACTIVE_ENV] = "1"  # explorers draw a static figure instead of widgets
     start = time.perf_counter()
     papermill.execute_notebook(
         str(path),
