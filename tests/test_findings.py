@@ -60,3 +60,26 @@ def test_notebook_findings_name_the_claim_and_survive_a_small_profile(tmp_path, 
     assert "Deeper networks are more jagged" in text and "**Verdict**" in text and "Smoke profile" in text
     (tmp_path / "04_protocol_table.json").write_text(json.dumps({"values": [{"model": "lite0"}]}))
     assert "no summary in this profile" in findings.notebook_findings("04_protocol_table", "smoke")
+
+
+@pytest.mark.slow
+def test_the_ten_line_example_prints_what_the_readme_says():
+    """The README's ten-line example is run as written; the numbers the README quotes must be its output."""
+    import re
+    import subprocess
+    import sys
+
+    readme = (paths.project_root() / "README.md").read_text()
+    section = readme[readme.index("## Ten lines") : readme.index("## Profiles and budgets")]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    rows = {
+        line.split()[0]: line.split()[1:4] for line in out.splitlines() if line.startswith(("p_top1", "mac "))
+    }
+    said = re.search(
+        r"P\(top-1 change\) ([\d.]+) \(95% CI ([\d.]+)-([\d.]+)\) and MAC ([\d.]+)\s+\(([\d.]+)-([\d.]+)\)",
+        section,
+    )
+    assert said, "the README no longer quotes the example's numbers in the expected form"
+    ran = [f"{float(x):.3f}" for x in (*rows["p_top1_change"], *rows["mac"])]
+    assert list(said.groups()) == ran
