@@ -122,15 +122,22 @@ class LoadedModel:
 
 
 def spec(name: str) -> ModelSpec:
-    """The registry entry for a short name (timm names of registered models are accepted too)."""
+    """The registry entry for a short name (timm names of registered models are accepted too), or, for any
+    other timm architecture name (with or without a pretrained tag, e.g. 'convnext_tiny.fb_in1k'), an entry
+    whose weights come from a file, the Hugging Face cache, or a download, like the paper's networks."""
     if name in REGISTRY:
         return REGISTRY[name]
     for s in REGISTRY.values():
         if name in (s.timm_name, s.timm_name.split(".")[0]):
             return s
+    if timm.is_model(name.split(".")[0]):
+        return ModelSpec(name, name, "hub", f"{name} (timm)")
     known = list(REGISTRY)
     close = difflib.get_close_matches(name, known, n=len(known), cutoff=0.0)
-    raise UnknownModelError(f"Unknown model {name!r}. Known models, closest first: {', '.join(close)}")
+    raise UnknownModelError(
+        f"Unknown model {name!r}: neither a registered name (closest first: {', '.join(close)}) nor a timm "
+        "architecture (see timm.list_models())."
+    )
 
 
 def _data_config(module: nn.Module) -> DataConfig:
