@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config, datasets, evaluate, files, metrics, models, paths, profiles, protocols
+from . import config, datasets, distributed, evaluate, files, metrics, models, paths, profiles, protocols
 from .images import SourceImage, load_images
 
 PROTOCOLS = ("crop", "black", "mean", "inpaint", "scale")
@@ -74,12 +74,18 @@ def measure(
     seed: int = 0,
     batch_size: int | None = None,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Pair tables {protocol: table} and their summary (metrics.summary_table) for one network."""
+    """Pair tables {protocol: table} and their summary (metrics.summary_table) for one network. Under
+    torchrun the images are sharded across ranks (distributed.run); ranks other than 0 get ({}, empty)."""
     chosen = protocols.table1_protocols(steps=steps, seed=seed)
     unknown = [p for p in protocol_names if p not in chosen]
     if unknown:
         raise ValueError(f"unknown protocol(s) {unknown}; choose from {', '.join(chosen)}")
-    tables = {p: evaluate.run(model, chosen[p], images, batch_size=batch_size) for p in protocol_names}
+    if distributed.launched():  # torchrun: this rank's shard; rank 0 gets the merged tables
+        tables = {p: distributed.run(model, chosen[p], images, batch_size=batch_size) for p in protocol_names}
+        if any(t is None for t in tables.values()):
+            return {}, pd.DataFrame()
+    else:
+        tables = {p: evaluate.run(model, chosen[p], images, batch_size=batch_size) for p in protocol_names}
     summary = metrics.summary_table({(model.label, p): t for p, t in tables.items()})
     return tables, summary
 
@@ -108,7 +114,14 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--protocol", nargs="+", default=["black"], choices=PROTOCOLS, help="one or more protocols"
     )
-    m.add_argument("--n", type=int, default=200, help="number of images (seeded subset); 0 or less: all")
+    m.add_argument(
+        "--n",
+        "--n-images",
+        dest="n",
+        type=int,
+        default=200,
+        help="images (seeded subset; 0: all); under torchrun write --n-images",
+    )
     m.add_argument("--steps", type=int, default=8, help="one-pixel steps per image (frames - 1)")
     m.add_argument("--seed", type=int, default=0, help="seed of the image subset and the random positions")
     m.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
@@ -123,12 +136,15 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     config.set_numerics(args.seed)
-    device = profiles.resolve_device(args.device)
+    device = distributed.local_device(profiles.resolve_device(args.device))
     model = models.load(args.model, pretrained=not args.untrained, weights_path=args.weights, device=device)
     images = load_image_set(args.images, args.n if args.n > 0 else None, args.seed)
     tables, summary = measure(
         model, images, args.protocol, steps=args.steps, seed=args.seed, batch_size=args.batch_size
     )
+    distributed.finish()
+    if not tables:  # a rank other than 0 of a sharded run: rank 0 writes and prints
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         files.atomic_write_csv(args.out / f"pairs-{name}.csv", table)

@@ -1,0 +1,60 @@
+"""Sharding across torchrun ranks: every image once, and the merged table is a one-process run."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import hand_made_pairs
+from invariance import distributed
+from invariance.images import SourceImage
+
+
+def _images(ids):
+    return [SourceImage(i, 1, None) for i in ids]  # only ids matter for sharding and merging
+
+
+def test_shards_are_disjoint_and_merge_back_in_order():
+    images = _images(["a", "b"])
+    assert [i.id for i in distributed.shard(images, 0, 2)] == ["a"]
+    assert [i.id for i in distributed.shard(images, 1, 2)] == ["b"]
+    assert distributed.shard(images, 2, 3) == []
+    pairs = hand_made_pairs()
+    parts = [pairs[pairs.image_id == "b"], pairs[pairs.image_id == "a"]]  # ranks in any order
+    merged = distributed.merge(parts, images)
+    pd.testing.assert_frame_equal(merged, pairs.reset_index(drop=True))
+
+
+def test_a_dropped_or_duplicated_shard_is_an_error():
+    images = _images(["a", "b"])
+    pairs = hand_made_pairs()
+    with pytest.raises(RuntimeError, match="lost or invented"):
+        distributed.merge([pairs[pairs.image_id == "a"]], images)  # rank 1 dropped
+    with pytest.raises(RuntimeError, match="repeated"):
+        distributed.merge([pairs, pairs[pairs.image_id == "b"]], images)  # b twice
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_give_the_one_process_table(tmp_path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    args = ["-m", "invariance", "measure", "--model", "lite0", "--images", "sample", "--n-images", "3"]
+    args += ["--steps", "1", "--protocol", "black"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run(
+        [str(torchrun), "--nproc_per_node", "2", *args, "--out", str(tmp_path / "two")],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
+    subprocess.run(
+        [sys.executable, *args, "--out", str(tmp_path / "one")], check=True, capture_output=True, env=env
+    )
+    one, two = (
+        pd.read_csv(tmp_path / d / "pairs-black.csv", dtype={"image_id": str}) for d in ("one", "two")
+    )
+    assert one.image_id.tolist() == two.image_id.tolist() and len(one) == 3
+    assert (one.top1_a == two.top1_a).all() and (one.top1_b == two.top1_b).all()
+    assert (one.p_top_a - two.p_top_a).abs().max() < 1e-5  # batch composition differs, results agree
