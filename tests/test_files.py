@@ -37,3 +37,12 @@ def test_provenance_records_config_numerics_and_revision():
     assert record["config"] == {"k": 1} and record["figure"] == "demo"
     assert set(record["numerics"]) >= {"tf32_matmul", "tf32_cudnn", "torch"}
     assert record["git"] and record["device"].startswith(("cpu", "NVIDIA"))
+
+
+def test_each_profile_writes_its_own_figures_folder():
+    from invariance import paths
+
+    root = paths.project_root()
+    assert paths.figures_dir("default") == root / "figures"
+    assert paths.figures_dir("paper") == root / "figures" / "paper"  # never overwrites the default's
+    assert paths.figures_dir("smoke") == root / "build" / "figures-smoke"

@@ -85,9 +85,12 @@ def cache_dir() -> Path:
 
 
 def figures_dir(profile: str = "default") -> Path:
-    """Committed figures for real profiles; smoke runs write to build/ so they never overwrite them."""
+    """figures/ for the default profile (committed); figures/paper/ for the paper profile, so a paper run
+    never overwrites the default figures; build/figures-smoke/ for smoke runs (CI)."""
     root = project_root()
-    return root / "build" / "figures-smoke" if profile == "smoke" else root / "figures"
+    return {"smoke": root / "build" / "figures-smoke", "paper": root / "figures" / "paper"}.get(
+        profile, root / "figures"
+    )
 
 
 def build_dir() -> Path:
