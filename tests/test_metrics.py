@@ -123,3 +123,13 @@ def test_wilson_interval_matches_hand_computed_values():
     share, lo, hi = metrics.wilson_ci(5, 10)
     assert share == 0.5 and (lo, hi) == pytest.approx((0.2366, 0.7634), abs=1e-4)
     assert metrics.wilson_ci(10, 10)[2] == 1.0
+
+
+def test_consistency_summary_averages_per_image_consistency():
+    from conftest import hand_made_pairs
+
+    row = metrics.consistency_summary(hand_made_pairs(), n_boot=200)
+    # image a: top-1 along 4 frames [1, 1, 2, 2] -> (2 + 2) / 12 = 1/3; image b: constant -> 1
+    assert row["metric"] == "consistency" and row["images"] == 2
+    assert row["value"] == pytest.approx((1 / 3 + 1) / 2)
+    assert row["ci_low"] <= row["value"] <= row["ci_high"]

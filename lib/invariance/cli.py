@@ -4,8 +4,9 @@
     python -m invariance measure --model convnext_tiny.fb_in1k --weights model.safetensors --images photos/
 
 Writes <out>/pairs-<protocol>.csv (one row per pair of consecutive frames), <out>/summary.csv and
-<out>/summary.json (P(top-1 change), MAC, change of the correct class, accuracy; 95% bootstrap CIs over
-images; settings and provenance), prints the summary, and with --figure saves <out>/summary.png.
+<out>/summary.json (P(top-1 change), MAC, change of the correct class, accuracy, Zhang's consistency over
+the frames of each path; 95% bootstrap CIs over images; settings and provenance), prints the summary, and
+with --figure saves <out>/summary.png.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ def measure(
     else:
         tables = {p: evaluate.run(model, chosen[p], images, batch_size=batch_size) for p in protocol_names}
     summary = metrics.summary_table({(model.label, p): t for p, t in tables.items()})
+    zhang = [
+        {"model": model.label, "condition": p, **metrics.consistency_summary(t)} for p, t in tables.items()
+    ]
+    summary = pd.concat([summary, pd.DataFrame(zhang)], ignore_index=True)
     return tables, summary
 
 

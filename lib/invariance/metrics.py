@@ -177,6 +177,23 @@ def summarize(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.D
     return pd.DataFrame(rows).set_index("metric")
 
 
+def consistency_summary(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Zhang's consistency of a pair table: per image, the probability that two distinct frames of its path
+    agree on top-1 (consistency()), averaged over images with a 95% bootstrap CI over images. A row like
+    summarize()'s: metric, value, ci_low, ci_high, pairs, images."""
+    frames = frame_table(table)
+    per_image = frames.groupby("image_id", sort=False).top1.apply(lambda t: consistency(t.to_numpy()))
+    value, low, high = bootstrap_ci(per_image.to_numpy(), per_image.index, n_boot=n_boot, seed=seed)
+    return {
+        "metric": "consistency",
+        "value": value,
+        "ci_low": low,
+        "ci_high": high,
+        "pairs": len(table),
+        "images": len(per_image),
+    }
+
+
 def summary_table(tables: Mapping[tuple[str, str], pd.DataFrame], n_boot: int = 2000) -> pd.DataFrame:
     """summarize() of many tables {(model, condition): pair table}, one long table:
     model, condition, metric, value, ci_low, ci_high, pairs, images."""
