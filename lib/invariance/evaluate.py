@@ -208,17 +208,18 @@ def run(
     check_fits(protocol, model.data_config.input_size)
     if not images:
         return pd.DataFrame(columns=COLUMNS)
-    key = {
-        "model": model.cache_key(),
-        "protocol": protocol,
-        "canvas": model.data_config.input_size,
-        "images": [img.id for img in images],
-        "pixels": content_key(images),
-        "numerics": numerics,
-        "tf32": config.numerics_record(),
-    }
-    slug = f"{model.name}-{protocol.name}"
-    where = paths.shown(run_dir(slug, key)) if cache else ""
+    slug, key, where = f"{model.name}-{protocol.name}", None, ""
+    if cache:  # the key hashes every image's pixels: only worth it when results are cached
+        key = {
+            "model": model.cache_key(),
+            "protocol": protocol,
+            "canvas": model.data_config.input_size,
+            "images": [img.id for img in images],
+            "pixels": content_key(images),
+            "numerics": numerics,
+            "tf32": config.numerics_record(),
+        }
+        where = paths.shown(run_dir(slug, key))
     desc = f"{model.label} | {protocol.name}"
     bar = progress_bar(len(images), desc, unit="img", disable=not progress, leave=False, where=where)
 

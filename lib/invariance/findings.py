@@ -489,7 +489,7 @@ def table1(folder: Path | None = None) -> str:
     models = list(dict.fromkeys(ours.index.get_level_values(0)))
     ref = paper.TABLE1.set_index(["model", "protocol", "metric"])
     refs = list(dict.fromkeys(paper.TABLE1.model))
-    names = {"vgg16": "VGG16", "resnet50": "ResNet50", "densenet121": "DenseNet121"}
+    names = paper.MODEL_NAMES
     head = " | ".join([f"{names.get(m, m)} (paper)" for m in refs] + [f"{_name(m)} (ours)" for m in models])
     rows = [f"| | {head} |", "| --- " * (1 + len(refs) + len(models)) + "|"]
     for metric, label in (("p_top1_change", "P(top-1 change)"), ("mac", "MAC")):

@@ -43,7 +43,10 @@ def largest_steps(pairs: pd.DataFrame) -> pd.DataFrame:
     p_before, p_after (P(correct) at frames step and step + 1), p_best (highest P(correct) on the path),
     top1_changes and steps (pairs on the path).
     """
-    t = pairs.assign(change=metrics.abs_change(pairs.p_true_a, pairs.p_true_b))
+    t = pairs.assign(
+        change=metrics.abs_change(pairs.p_true_a, pairs.p_true_b),
+        flipped=metrics.top1_changed(pairs.top1_a, pairs.top1_b).astype(int),
+    )
     t = t.sort_values(["image_id", "frame_a"], kind="stable")
     at = t.loc[t.groupby("image_id", sort=True).change.idxmax()].set_index("image_id")
     by = t.groupby("image_id", sort=True)
@@ -54,7 +57,7 @@ def largest_steps(pairs: pd.DataFrame) -> pd.DataFrame:
             "p_before": at.p_true_a,
             "p_after": at.p_true_b,
             "p_best": np.maximum(by.p_true_a.max(), by.p_true_b.max()),
-            "top1_changes": by.apply(lambda g: int(metrics.top1_changed(g.top1_a, g.top1_b).sum())),
+            "top1_changes": by.flipped.sum(),
             "steps": by.size(),
         }
     )
@@ -117,7 +120,6 @@ def striking_example(
     table = evaluate.run(model, protocol, images)
     steps = largest_steps(table)
     rule = RULE.format(min_best=min_best)
-    eligible = int((steps.p_best >= min_best).sum())
     if not (steps.p_best >= min_best).any():
         # A small or hard sample: say so on the figure rather than fail (pick_striking alone raises).
         rule = f"no image reaches P(correct) {min_best}, so: of all images, {rule.split(', ', 1)[1]}"
@@ -130,16 +132,25 @@ def striking_example(
         "steps": steps,
         "shares": jump_shares(steps),
         "rule": rule,
-        "eligible": eligible,
     }
 
 
-def by_id(images: Sequence[SourceImage], id_prefix: str) -> SourceImage:
-    """The first image whose id starts with id_prefix (e.g. a wnid, 'n02104029' for the kuvasz)."""
-    for img in images:
-        if img.id.startswith(id_prefix):
-            return img
-    raise KeyError(f"No image id among the {len(images)} searched starts with {id_prefix!r}")
+def path_axis(example: dict, protocol: Protocol, model: LoadedModel) -> np.ndarray:
+    """x values of a path example's frames: pixels moved for a translation, the shorter side in pixels
+    (at the model's canvas) for growth."""
+    frames = example["curve"].frame.to_numpy()
+    if isinstance(protocol, protocols.Scale):
+        return frames + protocols.scaled(protocol.side, model.data_config.input_size)
+    return frames
+
+
+def figure1_values(translation: dict, scale: dict, clips: Sequence[dict]) -> dict:
+    """The numbers Figure 1 shows, for its sidecar: each row's pick statistics and shares, each clip's."""
+    return {
+        "translation": {**translation["stats"], "shares": translation["shares"]},
+        "scale": {**scale["stats"], "shares": scale["shares"]},
+        "clips": [c["stats"] for c in clips],
+    }
 
 
 def figure1_title(model: LoadedModel, shift: protocols.Translation, grow: protocols.Scale) -> str:
