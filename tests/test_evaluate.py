@@ -1,9 +1,10 @@
 """The runner: table layout, agreement across batch sizes and with a naive per-pair reference."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
-from invariance import evaluate, protocols
+from invariance import evaluate, models, protocols
 from invariance.images import SourceImage
 from PIL import Image
 
@@ -131,3 +132,45 @@ def test_frames_that_leave_the_canvas_are_refused(lite0, few_images):
         evaluate.run(lite0, protocols.Translation(steps=500), few_images[:1], progress=False)
     with pytest.raises(ValueError, match="does not fit"):
         evaluate.run(lite0, protocols.Translation(side=300, steps=1), few_images[:1], progress=False)
+
+
+# --- the streamed runner (issue 17) ----------------------------------------------------------------------
+
+
+class _Recorder(torch.nn.Module):
+    """A per-frame network (no cross-frame mixing), so results cannot depend on batch composition:
+    logits are the first 1,000 values of a 19x19 average-pooled frame. Records each batch's size."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[int] = []
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        self.seen.append(x.shape[0])
+        return torch.nn.functional.adaptive_avg_pool2d(x, 19).flatten(1)[:, :1000] * 10
+
+
+def test_frames_stream_in_full_batches_across_images(lite0, few_images):
+    """5 images x 5 frames at batch 8: batches of 8, 8, 8, 1 (not 5 per image), and the table equals the
+    one computed image by image."""
+    from invariance.models import LoadedModel
+
+    net = _Recorder()
+    model = LoadedModel("recorder", net, lite0.data_config, True, "none")
+    p = protocols.Translation(steps=4, side=60)
+    streamed = evaluate.evaluate_images(model, p, few_images[:5], batch_size=8)
+    assert net.seen == [8, 8, 8, 1]
+    alone = [evaluate.evaluate_images(model, p, [img], batch_size=8) for img in few_images[:5]]
+    expected = pd.concat(alone, ignore_index=True)
+    assert list(streamed.columns) == evaluate.COLUMNS
+    pd.testing.assert_frame_equal(streamed, expected, check_exact=True)
+
+
+def test_model_input_equals_normalize_bitwise(lite0):
+    frames = torch.rand(3, 3, 16, 16)
+    ref = models.normalize(frames, lite0.data_config)
+    for channels_last in (True, False):
+        x = evaluate.model_input(frames, lite0.data_config, channels_last)
+        assert torch.equal(x, ref)
+        assert x.is_contiguous(memory_format=torch.channels_last) == channels_last

@@ -4,8 +4,12 @@ Printed side by side, one run, same device and batch size:
   forward   the model alone on pre-built, normalised input tensors (the ceiling), frames/s
   runner    evaluate_images(): decoded sources -> frames -> forward -> per-pair table, frames/s and pairs/s
   naive     the official code's way: per pair, PIL paste of each frame, ToTensor, normalise, a batch of two
-plus variants (channels_last, bf16 autocast, torch.compile) with top-1 flips against float32.
-Results go to benchmarks/results/<device>-<model>-<protocol>.json.
+plus variants (channels_last, bf16 autocast, torch.compile) with top-1 flips against float32, and the
+runner against the forward pass for every Table 1 protocol. Each timing is repeated (forward and runner
+alternating, so that machine noise hits both alike) and reported as min / median / max; the ratio
+runner / forward is taken per round and its median reported.
+Results go to benchmarks/results/<device>-<model>-<protocol>.json (raw seconds of every repeat kept), and
+the README's speed section is rewritten from those files (`benchreport`).
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
 import resource
+import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -42,6 +48,30 @@ def _peak_mb(device: torch.device) -> float:
 def _reset_peak(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+
+
+def alternate(timers: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
+    """Run every timer once per round, in turn, for `repeats` rounds: {name: seconds per round}."""
+    times: dict[str, list[float]] = {name: [] for name in timers}
+    for _ in range(repeats):
+        for name, timer in timers.items():
+            times[name].append(timer())
+    return times
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """min / median / max of values."""
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def rates(count: int, seconds: Sequence[float]) -> dict[str, float]:
+    """count / seconds as min / median / max (per second)."""
+    return spread([count / t for t in seconds])
+
+
+def ratios(forward_s: Sequence[float], runner_s: Sequence[float]) -> dict[str, float]:
+    """runner speed / forward speed (= forward time / runner time), per round, as min / median / max."""
+    return spread([f / r for f, r in zip(forward_s, runner_s, strict=True)])
 
 
 def time_forward(
@@ -111,17 +141,23 @@ def inpaint_vs_official(
     images: Sequence[SourceImage], canvas: int, device: torch.device, ref_frames: int, repeats: int
 ) -> dict:
     """The inpainting protocol's background: our batched `inpaint.fill` on every frame of the images at
-    once against the official per-frame SciPy code on the first ref_frames frames (seconds per frame)."""
+    once (repeated) against the official per-frame SciPy code on the first ref_frames frames (once; it is
+    slow), in seconds per frame."""
     protocol = Translation(background="inpaint")
     built = [protocol.make_frames(img, canvas, device) for img in images]
     frames, covered = torch.cat([f for f, _ in built]), torch.cat([c for _, c in built])
-    t_ours = float("inf")
-    for _ in range(repeats):
+    ours_s = []
+
+    def ours_once() -> float:
         _sync(device)
         start = time.perf_counter()
-        ours = inpaint.fill(frames, covered)
+        out = inpaint.fill(frames, covered)
         _sync(device)
-        t_ours = min(t_ours, time.perf_counter() - start)
+        ours_s.append(out)
+        return time.perf_counter() - start
+
+    t_ours = alternate({"ours": ours_once}, repeats)["ours"]
+    ours = ours_s[-1]
     m = min(ref_frames, len(frames))
     start = time.perf_counter()
     refs = [
@@ -132,37 +168,100 @@ def inpaint_vs_official(
     ]
     t_ref = time.perf_counter() - start
     diff = max(float(np.abs(ours[i].cpu().permute(1, 2, 0).numpy() - refs[i]).max()) for i in range(m))
+    per_frame = spread([t / len(frames) for t in t_ours])
     return {
         "frames": len(frames),
-        "ours_s_per_frame": t_ours / len(frames),
+        "ours_s_per_frame": per_frame["median"],
+        "ours_s_per_frame_spread": per_frame,
+        "ours_s": t_ours,
         "official_frames": m,
         "official_s_per_frame": t_ref / m,
-        "speedup": (t_ref / m) / (t_ours / len(frames)),
+        "speedup": (t_ref / m) / per_frame["median"],
         "max_abs_diff": diff,
     }
 
 
-def protocol_costs(model: models.LoadedModel, images: Sequence[SourceImage], batch: int) -> list[dict]:
-    """Where the runner's time goes, per Table 1 protocol: building the frames (decoded sources ->
-    resized, placed, background filled) against the network's forward pass on them."""
-    n, rows = model.data_config.input_size, []
+def protocol_runs(
+    model: models.LoadedModel, images: Sequence[SourceImage], batch: int, repeats: int
+) -> list[dict]:
+    """Per Table 1 protocol: the runner (decoded images -> pair table) against the network alone on the
+    same frames pre-built, alternating, and the time to build the frames (decoded sources -> resized,
+    placed, background filled)."""
+    n, rows, numerics = model.data_config.input_size, [], evaluate.Numerics()
     for name, protocol in table1_protocols().items():
-        _sync(model.device)
-        start = time.perf_counter()
+
+        def build(protocol=protocol) -> float:
+            _sync(model.device)
+            start = time.perf_counter()
+            protocols.build_frames(protocol, images, n, model.data_config.mean, model.device)
+            _sync(model.device)
+            return time.perf_counter() - start
+
         frames = protocols.build_frames(protocol, images, n, model.data_config.mean, model.device)
-        _sync(model.device)
-        t_build = time.perf_counter() - start
-        t_fwd = time_forward(model, frames.flatten(0, 1), batch, evaluate.Numerics())
+        frames = frames.flatten(0, 1)
+        times = alternate(
+            {
+                "forward": lambda frames=frames: time_forward(model, frames, batch, numerics),
+                "runner": lambda protocol=protocol: time_runner(model, protocol, images, batch, numerics)[0],
+                "build": build,
+            },
+            repeats,
+        )
         rows.append(
             {
                 "protocol": name,
-                "frames": frames.shape[0] * frames.shape[1],
-                "build_s": t_build,
-                "forward_s": t_fwd,
-                "build_share": t_build / (t_build + t_fwd),
+                "frames": frames.shape[0],
+                "forward_frames_per_s": rates(frames.shape[0], times["forward"]),
+                "runner_frames_per_s": rates(frames.shape[0], times["runner"]),
+                "runner_over_forward": ratios(times["forward"], times["runner"]),
+                "build_s": spread(times["build"]),
+                "forward_s": times["forward"],
+                "runner_s": times["runner"],
             }
         )
     return rows
+
+
+def sharded_vs_one(
+    model: str, n_images: int, procs: int, device: str, repeats: int, untrained: bool = False
+) -> dict:
+    """`invariance measure` (black protocol, n_images of the sample) as one process against a torchrun
+    launch of `procs` processes, alternating, each run with an empty result cache: wall time of the whole
+    command (process start, imports and model load included, as a user waits for it), images/s."""
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    args = ["-m", "invariance", "measure", "--model", model, "--images", "sample"]
+    args += ["--n-images", str(n_images), "--protocol", "black", "--device", device]
+    args += ["--untrained"] if untrained else []
+    torchrun = str(Path(sys.executable).with_name("torchrun"))
+    commands = {
+        "one": [sys.executable, *args],
+        "sharded": [torchrun, "--nproc_per_node", str(procs), *args],
+    }
+
+    def timer(command: list[str]) -> Callable[[], float]:
+        def run() -> float:
+            with tempfile.TemporaryDirectory() as tmp:
+                env = {**os.environ, "INVARIANCE_CACHE": f"{tmp}/cache"}
+                start = time.perf_counter()
+                subprocess.run([*command, "--out", f"{tmp}/out"], check=True, capture_output=True, env=env)
+                return time.perf_counter() - start
+
+        return run
+
+    times = alternate({name: timer(cmd) for name, cmd in commands.items()}, repeats)
+    return {
+        "images": n_images,
+        "processes": procs,
+        "one_process_s": times["one"],
+        "sharded_s": times["sharded"],
+        "one_process_images_per_s": rates(n_images, times["one"]),
+        "sharded_images_per_s": rates(n_images, times["sharded"]),
+        "sharded_over_one": ratios(times["one"], times["sharded"]),  # speed ratio
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -174,16 +273,21 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ap.add_argument("--batch", type=int, default=None, help="default: the device's (evaluate.DEFAULT_BATCH)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--compile", action="store_true", help="also time torch.compile (slow to compile on CPU)")
-    ap.add_argument("--repeats", type=int, default=3, help="timings are the best of this many runs")
+    ap.add_argument("--repeats", type=int, default=5, help="alternating rounds per timing (min/median/max)")
     ap.add_argument(
         "--costs-images",
         type=int,
         default=8,
-        help="images for the per-protocol cost split and the inpainting comparison (0: skip)",
+        help="images for the per-protocol runs and the inpainting comparison (0: skip)",
     )
     ap.add_argument(
         "--official-frames", type=int, default=4, help="frames for the (slow) official inpainting"
     )
+    ap.add_argument(
+        "--shard-images", type=int, default=16, help="images for one process vs torchrun (0: skip)"
+    )
+    ap.add_argument("--shard-procs", type=int, default=2, help="torchrun processes for that comparison")
+    ap.add_argument("--no-readme", action="store_true", help="do not rewrite the README's speed section")
     args = ap.parse_args(argv)
     config.set_numerics(0)
     device = torch.device(
@@ -216,33 +320,48 @@ def main(argv: Sequence[str] | None = None) -> dict:
     prebuilt = protocols.build_frames(protocol, images, n, model.data_config.mean, device).flatten(0, 1)
     for name, numerics, b in variants:
         _reset_peak(device)
-        # Best of several runs, forward and runner alternating, so that CPU noise hits both alike.
-        t_fwd, t_run = float("inf"), float("inf")
-        for _ in range(args.repeats):
-            t_fwd = min(t_fwd, time_forward(model, prebuilt, b, numerics))
+        tables: list = []
+
+        def run_once(numerics=numerics, b=b, tables=tables) -> float:
             t, table = time_runner(model, protocol, images, b, numerics)
-            t_run = min(t_run, t)
+            tables.append(table)
+            return t
+
+        times = alternate(
+            {
+                "forward": lambda numerics=numerics, b=b: time_forward(model, prebuilt, b, numerics),
+                "runner": run_once,
+            },
+            args.repeats,
+        )
+        table = tables[-1]
         ref_table = table if ref_table is None else ref_table
         flips = int(((table.top1_a != ref_table.top1_a) | (table.top1_b != ref_table.top1_b)).sum())
         rows.append(
             {
                 "variant": name,
-                "forward_frames_per_s": frames_total / t_fwd,
-                "runner_frames_per_s": frames_total / t_run,
-                "runner_pairs_per_s": pairs_total / t_run,
-                "runner_over_forward": t_fwd / t_run,
+                "forward_frames_per_s": rates(frames_total, times["forward"]),
+                "runner_frames_per_s": rates(frames_total, times["runner"]),
+                "runner_pairs_per_s": rates(pairs_total, times["runner"]),
+                "runner_over_forward": ratios(times["forward"], times["runner"]),
+                "forward_s": times["forward"],
+                "runner_s": times["runner"],
                 "top1_flips_vs_float32": flips,
                 "pairs": pairs_total,
                 "peak_memory_mb": _peak_mb(device),
             }
         )
     naive_imgs = images[: args.naive_images]
-    t_naive = float("inf")
-    for _ in range(args.repeats):
+    naive_out = []
+
+    def naive_once() -> float:
         start = time.perf_counter()
-        naive = naive_pairs(model, protocol, naive_imgs)
-        t_naive = min(t_naive, time.perf_counter() - start)
-    naive_pairs_per_s = len(naive) / t_naive
+        naive_out.append(naive_pairs(model, protocol, naive_imgs))
+        return time.perf_counter() - start
+
+    t_naive = alternate({"naive": naive_once}, args.repeats)["naive"]
+    naive = naive_out[-1]
+    naive_rate = rates(len(naive), t_naive)
     ours = ref_table[ref_table.image_id.isin([i.id for i in naive_imgs])]
     agree = ours.top1_a.tolist() == [r[0] for r in naive] and ours.top1_b.tolist() == [r[1] for r in naive]
     cost_imgs = images[: args.costs_images]
@@ -260,15 +379,23 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "variants": rows,
         "naive": {
             "images": len(naive_imgs),
-            "pairs_per_s": naive_pairs_per_s,
+            "pairs_per_s": naive_rate,
+            "seconds": t_naive,
             "top1_agrees_with_runner": agree,
             "max_abs_p_diff": float(np.abs(ours.p_top_a.to_numpy() - [r[2] for r in naive]).max()),
         },
-        "runner_speedup_over_naive": rows[0]["runner_pairs_per_s"] / naive_pairs_per_s,
-        "protocol_costs": protocol_costs(model, cost_imgs, batch) if cost_imgs else [],
+        "runner_speedup_over_naive": rows[0]["runner_pairs_per_s"]["median"] / naive_rate["median"],
+        "protocols": protocol_runs(model, cost_imgs, batch, args.repeats) if cost_imgs else [],
         "inpainting": (
             inpaint_vs_official(cost_imgs, n, device, args.official_frames, args.repeats)
             if cost_imgs
+            else None
+        ),
+        "sharding": (
+            sharded_vs_one(
+                args.model, args.shard_images, args.shard_procs, device.type, args.repeats, args.untrained
+            )
+            if args.shard_images
             else None
         ),
         "git": files.git_revision(),
@@ -276,50 +403,80 @@ def main(argv: Sequence[str] | None = None) -> dict:
     }
     _print(record)
     out = paths.project_root() / "benchmarks" / "results"
-    slug = "".join(c if c.isalnum() else "-" for c in f"{device.type}-{record['device']}")[:60]
-    path = out / f"{slug}-{args.model}-{protocol.name}.json"
+    path = out / result_name(device, record["device"], args.model, protocol.name)
     files.atomic_write_text(path, json.dumps(record, indent=1))
     print(f"\nwritten: {path.relative_to(paths.project_root())}")
+    if not args.no_readme:
+        from . import findings
+
+        if findings.update_readme():
+            print("README.md: speed section rewritten from benchmarks/results/")
     return record
+
+
+def result_name(device: torch.device, device_name: str, model: str, protocol: str) -> str:
+    """benchmarks/results file name of a run: <device type>-<device>-<model>-<protocol>.json."""
+    slug = "".join(c if c.isalnum() else "-" for c in f"{device.type}-{device_name}")[:60]
+    return f"{slug}-{model}-{protocol}.json"
+
+
+def _mmm(r: dict[str, float], fmt: str = ".1f") -> str:
+    """'median [min-max]'."""
+    return f"{r['median']:{fmt}} [{r['min']:{fmt}}-{r['max']:{fmt}}]"
 
 
 def _print(r: dict) -> None:
     print(f"device: {r['device']} | torch {r['torch']} | {r['threads']} threads")
     print(
         f"model {r['model']} | protocol {r['protocol']} | canvas {r['canvas']} | "
-        f"default batch {r['batch']} | {r['images']} images x {r['frames_per_image']} frames"
+        f"default batch {r['batch']} | {r['images']} images x {r['frames_per_image']} frames | "
+        f"median [min-max] of {r['repeats']} alternating rounds"
     )
     print(
-        f"{'variant':46s} {'forward fr/s':>12s} {'runner fr/s':>12s} {'ratio':>6s} {'flips':>6s} {'MB':>8s}"
+        f"{'variant':46s} {'forward fr/s':>22s} {'runner fr/s':>22s} {'runner/forward':>20s} {'flips':>5s} "
+        f"{'MB':>6s}"
     )
     for v in r["variants"]:
         print(
-            f"{v['variant']:46s} {v['forward_frames_per_s']:12.1f} {v['runner_frames_per_s']:12.1f} "
-            f"{v['runner_over_forward']:6.2f} {v['top1_flips_vs_float32']:6d} {v['peak_memory_mb']:8.0f}"
+            f"{v['variant']:46s} {_mmm(v['forward_frames_per_s']):>22s} "
+            f"{_mmm(v['runner_frames_per_s']):>22s} "
+            f"{_mmm(v['runner_over_forward'], '.2f'):>20s} {v['top1_flips_vs_float32']:5d} "
+            f"{v['peak_memory_mb']:6.0f}"
         )
     nv, default = r["naive"], r["variants"][0]
     print(
-        f"naive (PIL paste per frame, batch of two): {nv['pairs_per_s']:.1f} pairs/s on {nv['images']} images"
+        f"naive (PIL paste per frame, batch of two): {_mmm(nv['pairs_per_s'])} pairs/s "
+        f"on {nv['images']} images"
     )
     print(
-        f"runner: {default['runner_pairs_per_s']:.1f} pairs/s, speed-up x{r['runner_speedup_over_naive']:.1f}"
+        f"runner: {_mmm(default['runner_pairs_per_s'])} pairs/s, "
+        f"speed-up x{r['runner_speedup_over_naive']:.1f} (medians)"
     )
     print(
         f"naive vs runner (PIL vs torch resize of the source): top-1 agrees {nv['top1_agrees_with_runner']}, "
         f"max |dp| {nv['max_abs_p_diff']:.2e}"
     )
-    if r.get("protocol_costs"):
-        print("\nwhere the time goes (frame building vs forward, default batch, float32):")
-        print(f"{'protocol':10s} {'frames':>7s} {'build s':>8s} {'forward s':>10s} {'build share':>12s}")
-        for c in r["protocol_costs"]:
+    if r.get("protocols"):
+        print("\nper Table 1 protocol (default batch, float32): runner against the forward pass alone")
+        print(f"{'protocol':10s} {'frames':>7s} {'build s':>18s} {'runner/forward':>20s}")
+        for c in r["protocols"]:
             print(
-                f"{c['protocol']:10s} {c['frames']:7d} {c['build_s']:8.2f} {c['forward_s']:10.2f} "
-                f"{c['build_share']:12.1%}"
+                f"{c['protocol']:10s} {c['frames']:7d} {_mmm(c['build_s'], '.3f'):>18s} "
+                f"{_mmm(c['runner_over_forward'], '.2f'):>20s}"
             )
+    if r.get("sharding"):
+        sh = r["sharding"]
+        print(
+            f"\ninvariance measure on {sh['images']} images, whole command (start + load included): one "
+            f"process {_mmm(sh['one_process_images_per_s'], '.2f')} images/s, torchrun x{sh['processes']} "
+            f"{_mmm(sh['sharded_images_per_s'], '.2f')} images/s "
+            f"(speed ratio {_mmm(sh['sharded_over_one'], '.2f')})"
+        )
     if r.get("inpainting"):
         ip = r["inpainting"]
+        ms = {k: v * 1000 for k, v in ip["ours_s_per_frame_spread"].items()}
         print(
-            f"inpainting: ours {ip['ours_s_per_frame'] * 1000:.0f} ms/frame ({ip['frames']} frames at once), "
+            f"inpainting: ours {_mmm(ms)} ms/frame ({ip['frames']} frames at once), "
             f"official SciPy per frame {ip['official_s_per_frame'] * 1000:.0f} ms/frame "
             f"({ip['official_frames']} frames): x{ip['speedup']:.1f}, max |diff| {ip['max_abs_diff']:.1e}"
         )

@@ -74,6 +74,7 @@ def measure(
     steps: int = 8,
     seed: int = 0,
     batch_size: int | None = None,
+    chunk_images: int = 50,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Pair tables {protocol: table} and their summary (metrics.summary_table) for one network. Under
     torchrun the images are sharded across ranks (distributed.run); ranks other than 0 get ({}, empty)."""
@@ -82,11 +83,17 @@ def measure(
     if unknown:
         raise ValueError(f"unknown protocol(s) {unknown}; choose from {', '.join(chosen)}")
     if distributed.launched():  # torchrun: this rank's shard; rank 0 gets the merged tables
-        tables = {p: distributed.run(model, chosen[p], images, batch_size=batch_size) for p in protocol_names}
+        tables = {
+            p: distributed.run(model, chosen[p], images, batch_size=batch_size, chunk_images=chunk_images)
+            for p in protocol_names
+        }
         if any(t is None for t in tables.values()):
             return {}, pd.DataFrame()
     else:
-        tables = {p: evaluate.run(model, chosen[p], images, batch_size=batch_size) for p in protocol_names}
+        tables = {
+            p: evaluate.run(model, chosen[p], images, batch_size=batch_size, chunk_images=chunk_images)
+            for p in protocol_names
+        }
     summary = metrics.summary_table({(model.label, p): t for p, t in tables.items()})
     zhang = [
         {"model": model.label, "condition": p, **metrics.consistency_summary(t)} for p, t in tables.items()
@@ -133,6 +140,12 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--batch-size", type=int, default=None, help="frames per forward pass (default: the device's)"
     )
+    m.add_argument(
+        "--chunk-images",
+        type=int,
+        default=50,
+        help="images per cached chunk: an interrupted run resumes from its last finished chunk",
+    )
     m.add_argument("--out", type=Path, default=Path("invariance-results"), help="folder for the result files")
     m.add_argument("--figure", action="store_true", help="also save <out>/summary.png")
     return top
@@ -145,7 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = models.load(args.model, pretrained=not args.untrained, weights_path=args.weights, device=device)
     images = load_image_set(args.images, args.n if args.n > 0 else None, args.seed)
     tables, summary = measure(
-        model, images, args.protocol, steps=args.steps, seed=args.seed, batch_size=args.batch_size
+        model,
+        images,
+        args.protocol,
+        steps=args.steps,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        chunk_images=args.chunk_images,
     )
     distributed.finish()
     if not tables:  # a rank other than 0 of a sharded run: rank 0 writes and prints

@@ -67,11 +67,14 @@ def run(
     images: Sequence[SourceImage],
     *,
     batch_size: int | None = None,
+    chunk_images: int = 50,
 ) -> pd.DataFrame | None:
     """evaluate.run over this rank's shard; rank 0 returns the merged table, other ranks None."""
     rank, world = setup(str(model.device))
     mine = shard(images, rank, world)
-    table = evaluate.run(model, protocol, mine, batch_size=batch_size, progress=rank == 0)
+    table = evaluate.run(
+        model, protocol, mine, batch_size=batch_size, chunk_images=chunk_images, progress=rank == 0
+    )
     parts = [None] * world if rank == 0 else None
     dist.gather_object(table, parts, dst=0)
     return merge(parts, images) if rank == 0 else None

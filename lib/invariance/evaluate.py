@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from tqdm.auto import tqdm
 from . import config, metrics, paths
 from .cache import cached_table, run_dir
 from .images import SourceImage, content_key
-from .models import LoadedModel, normalize
+from .models import DataConfig, LoadedModel
 from .progress import bar as progress_bar
 from .protocols import Protocol, build_frames, check_fits, n_frames, table1_protocols
 
@@ -85,6 +86,16 @@ def _module(model: LoadedModel, numerics: Numerics) -> torch.nn.Module:
     return _COMPILED[key]
 
 
+def model_input(chunk: torch.Tensor, cfg: DataConfig, channels_last: bool) -> torch.Tensor:
+    """Frames (M, 3, N, N) in [0, 1] -> the network's input: normalised with the model's mean/std and, when
+    asked, in channels_last layout, in one pass (the values equal `models.normalize`'s bit for bit)."""
+    mean = torch.tensor(cfg.mean, device=chunk.device, dtype=chunk.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(cfg.std, device=chunk.device, dtype=chunk.dtype).view(1, 3, 1, 1)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    out = torch.empty_like(chunk, memory_format=layout)
+    return torch.sub(chunk, mean, out=out).div_(std)
+
+
 def forward_probs(
     model: LoadedModel, frames: torch.Tensor, batch_size: int | None = None, numerics: Numerics = Numerics()
 ) -> torch.Tensor:
@@ -100,9 +111,7 @@ def forward_probs(
     while start < frames.shape[0]:
         chunk = frames[start : start + batch_size]
         try:
-            x = normalize(chunk, model.data_config)
-            if numerics.channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = model_input(chunk, model.data_config, numerics.channels_last)
             autocast = (
                 torch.autocast(device.type, dtype=torch.bfloat16)
                 if numerics.bf16
@@ -122,25 +131,28 @@ def forward_probs(
     return torch.cat(out)
 
 
-def pair_table(probs: torch.Tensor, images: Sequence[SourceImage]) -> pd.DataFrame:
-    """Reduce probs (B, K, C) of B images to the per-pair table (B * (K - 1) rows)."""
-    return pairs_of(probs, [img.id for img in images], [img.label for img in images])
-
-
-def pairs_of(probs: torch.Tensor, ids: Sequence, labels: Sequence[int]) -> pd.DataFrame:
-    """The per-pair table of consecutive frames: probs (B, K, C) of B items with ids and labels (B,)
-    (label < 0: unknown, p_true is NaN); B * (K - 1) rows, frame_a = k, frame_b = k + 1."""
+def pair_values(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-frame reductions of probs (B, K, C) on their device, for the pair table: top1 (B, K) argmax,
+    p_top_a / p_top_b (B, K - 1) the probability of frame a's top class in frames a and b, p_true (B, K)
+    the probability of the label (B,) (NaN where the label is < 0, unknown)."""
     b, k, _ = probs.shape
-    top1 = probs.argmax(dim=-1)  # (B, K)
+    top1 = probs.argmax(dim=-1)
     idx = top1[:, :-1, None]
-    p_top_a = probs[:, :-1].gather(-1, idx)[..., 0]
-    p_top_b = probs[:, 1:].gather(-1, idx)[..., 0]
-    labels = torch.as_tensor(labels, device=probs.device)
     known = labels >= 0
     p_true = probs.gather(-1, labels.clamp(min=0)[:, None, None].expand(b, k, 1))[..., 0]
-    p_true = torch.where(known[:, None], p_true, torch.full_like(p_true, float("nan")))
+    return {
+        "top1": top1,
+        "p_top_a": probs[:, :-1].gather(-1, idx)[..., 0],
+        "p_top_b": probs[:, 1:].gather(-1, idx)[..., 0],
+        "p_true": torch.where(known[:, None], p_true, torch.full_like(p_true, float("nan"))),
+    }
+
+
+def table_of(values: dict[str, torch.Tensor], ids: Sequence, labels: torch.Tensor) -> pd.DataFrame:
+    """The per-pair table (B * (K - 1) rows, frame_a = k, frame_b = k + 1) from `pair_values` of B items."""
+    cpu = {n: t.cpu() for n, t in values.items()}  # one transfer per column
+    b, k = cpu["top1"].shape
     frame = torch.arange(k - 1)
-    cpu = {n: t.cpu() for n, t in dict(top1=top1, p_top_a=p_top_a, p_top_b=p_top_b, p_true=p_true).items()}
     return pd.DataFrame(
         {
             "image_id": [i for i in ids for _ in range(k - 1)],
@@ -157,6 +169,18 @@ def pairs_of(probs: torch.Tensor, ids: Sequence, labels: Sequence[int]) -> pd.Da
     )
 
 
+def pair_table(probs: torch.Tensor, images: Sequence[SourceImage]) -> pd.DataFrame:
+    """Reduce probs (B, K, C) of B images to the per-pair table (B * (K - 1) rows)."""
+    return pairs_of(probs, [img.id for img in images], [img.label for img in images])
+
+
+def pairs_of(probs: torch.Tensor, ids: Sequence, labels: Sequence[int]) -> pd.DataFrame:
+    """The per-pair table of consecutive frames: probs (B, K, C) of B items with ids and labels (B,)
+    (label < 0: unknown, p_true is NaN); B * (K - 1) rows, frame_a = k, frame_b = k + 1."""
+    labels = torch.as_tensor(labels, device=probs.device)
+    return table_of(pair_values(probs, labels), ids, labels)
+
+
 def evaluate_images(
     model: LoadedModel,
     protocol: Protocol,
@@ -166,21 +190,57 @@ def evaluate_images(
     numerics: Numerics = Numerics(),
     progress: tqdm | None = None,
 ) -> pd.DataFrame:
-    """The per-pair table for images, computed now (no cache). Frames are built per group of images
-    so that about batch_size frames exist at a time (batch_size None: the device's default)."""
+    """The per-pair table for images, computed now (no cache); batch_size None: the device's default.
+
+    Frames are built a group of images at a time and streamed through the network in full batches (a
+    batch may hold frames of several images), so the network never sees the small remainder batches
+    that cutting at image boundaries would give. Pairs are reduced on the device as images complete;
+    the table is assembled once, at the end, so a GPU is not made to wait for the CPU in between.
+    """
     batch_size = _checked_batch(batch_size, model.device)
+    if not images:
+        return pd.DataFrame(columns=COLUMNS)
     canvas = model.data_config.input_size
-    per_step = max(1, batch_size // n_frames(protocol, canvas))
-    parts = []
-    for i in range(0, len(images), per_step):
-        group = images[i : i + per_step]
-        frames = build_frames(protocol, group, canvas, model.data_config.mean, model.device)
-        b, k = frames.shape[:2]
-        probs = forward_probs(model, frames.flatten(0, 1), batch_size, numerics)
-        parts.append(pair_table(probs.view(b, k, -1), group))
+    k = n_frames(protocol, canvas)
+    # Images per group: when small enough, a group's frames are a whole number of batches (no frames wait
+    # for the next group, nothing is copied to join groups); else enough images to fill one batch.
+    whole_batches = math.lcm(batch_size, k)
+    per_group = whole_batches // k if whole_batches <= max(8 * batch_size, 128) else -(-batch_size // k)
+    labels = torch.tensor([img.label for img in images], device=model.device)
+    pending: list[torch.Tensor] = []  # built frames not yet through the network, in order
+    probs: list[torch.Tensor] = []  # softmax rows of frames of images not yet reduced
+    values: list[dict[str, torch.Tensor]] = []
+    reduced = 0  # images whose pairs are in `values`
+
+    def run_frames(n: int) -> None:
+        """Forward the first n pending frames and reduce every image whose frames are all through."""
+        nonlocal pending, reduced
+        frames = pending[0] if len(pending) == 1 else torch.cat(pending)
+        pending = [frames[n:]] if n < frames.shape[0] else []
+        probs.append(forward_probs(model, frames[:n], batch_size, numerics))
+        rows = torch.cat(probs)
+        whole = rows.shape[0] // k  # images complete
+        if whole:
+            values.append(
+                pair_values(rows[: whole * k].view(whole, k, -1), labels[reduced : reduced + whole])
+            )
+            reduced += whole
+        probs[:] = [rows[whole * k :]] if rows.shape[0] > whole * k else []
+
+    for i in range(0, len(images), per_group):
+        group = images[i : i + per_group]
+        pending.append(
+            build_frames(protocol, group, canvas, model.data_config.mean, model.device).flatten(0, 1)
+        )
+        waiting = sum(f.shape[0] for f in pending)
+        if waiting >= batch_size:
+            run_frames(waiting - waiting % batch_size)
         if progress is not None:
             progress.update(len(group))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    if pending:
+        run_frames(sum(f.shape[0] for f in pending))
+    merged = {name: torch.cat([v[name] for v in values]) for name in values[0]}
+    return table_of(merged, [img.id for img in images], labels)
 
 
 def run(

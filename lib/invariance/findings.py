@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import files, paper, paths
+from . import benchreport, files, paper, paths
 
 Values = Any  # a sidecar's "values": dicts and lists of row records
 
@@ -560,6 +560,7 @@ SECTIONS: dict[str, Callable[[Path | None], str]] = {
     "gallery": gallery,
     "table1": table1,
     "remedies": remedies_table,
+    "speed": benchreport.readme_section,
 }
 
 

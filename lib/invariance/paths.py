@@ -6,6 +6,7 @@ Environment variables:
     INVARIANCE_ROOT   project root (default: two levels above this package, i.e. the checkout)
     INVARIANCE_DATA   extra data folders searched first (os.pathsep-separated)
     INVARIANCE_CACHE  where cached result tables go (default: <root>/data/cache)
+    INVARIANCE_FIGURES  a folder that takes the project root's place for figures (figures/, build/...)
 """
 
 from __future__ import annotations
@@ -86,8 +87,10 @@ def cache_dir() -> Path:
 
 def figures_dir(profile: str = "default") -> Path:
     """figures/ for the default profile (committed); figures/paper/ for the paper profile, so a paper run
-    never overwrites the default figures; build/figures-smoke/ for smoke runs (CI)."""
-    root = project_root()
+    never overwrites the default figures; build/figures-smoke/ for smoke runs (CI).
+    $INVARIANCE_FIGURES, when set, replaces the project root in these (tests' dry runs write there)."""
+    env = os.environ.get("INVARIANCE_FIGURES")
+    root = Path(env).expanduser() if env else project_root()
     return {"smoke": root / "build" / "figures-smoke", "paper": root / "figures" / "paper"}.get(
         profile, root / "figures"
     )

@@ -180,6 +180,47 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+# The paper profile's dry run (`INVARIANCE_DRY_RUN=1`, tests/test_paper_profile.py): every notebook's
+# paper code path (the user's val folder, the paper's networks, figures/paper/) on a CPU in seconds, with
+# random weights (labelled untrained in every figure) and a few images: it proves the plumbing, not results.
+DRY_RUN_ENV = "INVARIANCE_DRY_RUN"
+_DRY_COMMON: dict[str, Any] = {"pretrained": False, "device": "cpu", "batch_size": 8}
+_DRY_RUN: dict[str, dict[str, Any]] = {
+    "01_jagged_examples": {"n_images": 2, "span": 2, "size_steps": 2, "clip_frames": 3},
+    "02_protocols": {},
+    "03_jaggedness_maps": {"n_images": 2, "span": 2},
+    "04_protocol_table": {"n_images": 2, "steps": 1},
+    "05_crop_rescale_sweep": {
+        "n_images": 2,
+        "steps": 1,
+        "crop_fractions": (0.4, 1.0),
+        "embed_scales": (1.6,),
+    },
+    "06_photographers_bias": {"n_images": 2, "grid": 2, "sides": (100,), "n_boxes": 2000},
+    "07_sampling_theorem": {
+        "n_images": 2,
+        "architectures_pretrained": False,
+        "periodicity_images": 1,
+        "shifts": (0, 1, 2, 32, 33),
+    },
+    "08_typicality": {"n_images": 4, "n_reference": 20, "bins": 2, "steps": 1},
+    "09_remedies": {
+        "n_images": 2,
+        "steps": 1,
+        "seeds": (0,),
+        "train_steps": 2,
+        "n_test": 20,
+        "sizes": (24, 32),
+        "n_size_test": 10,
+    },
+}
+
+
+def dry_run() -> bool:
+    """Whether the paper profile runs as its dry run (environment variable INVARIANCE_DRY_RUN=1)."""
+    return os.environ.get(DRY_RUN_ENV, "") not in ("", "0")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a notebook's run depends on. Notebook-specific values are in `extra` and read as
@@ -214,7 +255,8 @@ class Settings:
         nets += " (UNTRAINED, random weights)" if self.untrained else ""
         data = f"ImageNet val ({self.val_dir})" if self.val_dir else "ImageNet sample"
         count = n_images if n_images is not None else self.n_images
-        return f"profile {self.profile} | {nets} | {count} images of {data}"
+        profile = f"{self.profile} (dry run)" if self.profile == "paper" and dry_run() else self.profile
+        return f"profile {profile} | {nets} | {count} images of {data}"
 
 
 def resolve_device(device: str) -> str:
@@ -243,6 +285,8 @@ def settings(notebook: str, profile: str, **overrides: Any) -> Settings:
     for key, value in overrides.items():
         if value is not None:
             merged[key] = tuple(value) if isinstance(value, list) else value
+    if profile == "paper" and dry_run():  # after the overrides: the dry run must stay small and untrained
+        merged.update({**_DRY_COMMON, **_DRY_RUN[notebook]})
     if profile == "paper" and not merged.get("val_dir"):
         merged["val_dir"] = os.environ.get("INVARIANCE_IMAGENET_VAL")
     merged["device"] = resolve_device(merged["device"])

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import inpaint, transforms
-from .images import SourceImage, to_float
+from .images import SourceImage, to_float, upload
 from .models import LoadedModel
 
 BACKGROUNDS = ("black", "mean", "inpaint")
@@ -90,7 +90,7 @@ class Translation:
         return f"translation-{self.path}-{self.background}"
 
     def source(self, img: SourceImage, canvas: int, device: torch.device | str) -> torch.Tensor:
-        x = to_float(img.pixels.to(device))
+        x = to_float(upload(img.pixels, device))
         if self.shape == "square":
             x = transforms.center_square(x)
         return transforms.resize_shorter(x, scaled(self.side, canvas))
@@ -134,7 +134,7 @@ class Scale:
         return f"scale-{self.background}"
 
     def make_frames(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-        x = to_float(img.pixels.to(device))
+        x = to_float(upload(img.pixels, device))
         base = scaled(self.side, canvas)
         largest = transforms.shorter_side_size(x.shape[-2], x.shape[-1], base + self.steps)
         start = _start(
@@ -205,7 +205,7 @@ class Crop:
     def make_frames(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.shift_before_rescale and self.margin < self.steps:
             raise ValueError(f"margin {self.margin} < steps {self.steps}: windows would leave the crop")
-        x = to_float(img.pixels.to(device))
+        x = to_float(upload(img.pixels, device))
         y0, x0, h, w = self.box(img)
         offsets = transforms.diagonal_positions((0, 0), self.steps)
         if self.shift_before_rescale:
@@ -280,11 +280,11 @@ def build_frames(
     """All frames of a protocol for a batch of images: (B, K, 3, N, N) in [0, 1] on `device`."""
     check_fits(protocol, canvas)
     built = [protocol.make_frames(img, canvas, device) for img in images]
-    frames = torch.stack([f for f, _ in built])
-    covered = torch.stack([c for _, c in built])
-    b, k = frames.shape[:2]
-    flat = apply_background(frames.flatten(0, 1), covered.flatten(0, 1), protocol.background, mean)
-    return flat.view(b, k, *flat.shape[1:])
+    # cat, not stack, of the (K, 3, N, N) frames keeps their channels_last layout (stack makes 5-D copies)
+    frames = torch.cat([f for f, _ in built])
+    covered = torch.cat([c for _, c in built])
+    flat = apply_background(frames, covered, protocol.background, mean)
+    return flat.view(len(images), -1, *flat.shape[1:])
 
 
 def check_fits(protocol: Protocol, canvas: int) -> None:
@@ -326,7 +326,7 @@ def center_crop_frames(model: LoadedModel, images: Sequence[SourceImage]) -> tor
     side = round(cfg.input_size / cfg.crop_pct)
     out = []
     for img in images:
-        x = transforms.resize_shorter(to_float(img.pixels.to(model.device)), side, cfg.interpolation)
+        x = transforms.resize_shorter(to_float(upload(img.pixels, model.device)), side, cfg.interpolation)
         y0, x0 = (x.shape[1] - cfg.input_size) // 2, (x.shape[2] - cfg.input_size) // 2
         out.append(x[:, y0 : y0 + cfg.input_size, x0 : x0 + cfg.input_size])
     return torch.stack(out)

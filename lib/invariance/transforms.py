@@ -9,7 +9,8 @@ Convention:
     canvas obtained by pasting that image at position (-y, -x). Pasting copies pixels exactly (no
     resampling); canvas pixels the source does not cover are the background and are reported in a
     `covered` mask (K, 1, N, N), True where the source is.
-All kernels run on the device of their inputs (CPU or GPU); none loops over pixels or shifts in Python.
+All kernels run on the device of their inputs (CPU or GPU); none loops over pixels in Python (`paste`
+loops over its objects, one slice copy each).
 """
 
 from __future__ import annotations
@@ -54,20 +55,23 @@ def paste(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Paste objects (B, C, h, w), each at its position (B, 2), into N x N canvases of one background.
 
-    Returns frames (B, C, N, N) in the objects' dtype and covered (B, 1, N, N) bool. Parts falling outside
-    the canvas are cut. One gather for the whole batch.
+    Returns frames (B, C, N, N) in the objects' dtype, in channels_last memory layout (the layout the
+    networks run in: no conversion later), and covered (B, 1, N, N) bool. Parts falling outside the canvas
+    are cut. One slice copy per object: an index gather over the N x N canvas was about 10x slower.
     """
-    b, _, h, w = objects.shape
-    pos = positions.to(device=objects.device, dtype=torch.long)
-    grid = torch.arange(canvas, device=objects.device)
-    rows = grid[None, :] - pos[:, 0:1]  # (B, N): object row seen by each canvas row
-    cols = grid[None, :] - pos[:, 1:2]
-    covered = (((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :])[:, None]
-    rows, cols = rows.clamp(0, h - 1), cols.clamp(0, w - 1)
-    batch = torch.arange(b, device=objects.device)[:, None, None]
-    frames = objects.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
-    fill = torch.tensor(background, dtype=objects.dtype, device=objects.device)
-    return torch.where(covered, frames, fill), covered
+    b, c, h, w = objects.shape
+    layout = torch.channels_last if c in (3, 4) else torch.contiguous_format
+    frames = torch.empty(
+        (b, c, canvas, canvas), dtype=objects.dtype, device=objects.device, memory_format=layout
+    )
+    frames.fill_(background)
+    covered = torch.zeros((b, 1, canvas, canvas), dtype=torch.bool, device=objects.device)
+    for i, (y, x) in enumerate(positions.tolist()):  # positions are few and on the CPU: no pixel loop
+        y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + h, canvas), min(x + w, canvas)
+        if y0 < y1 and x0 < x1:
+            frames[i, :, y0:y1, x0:x1] = objects[i, :, y0 - y : y1 - y, x0 - x : x1 - x]
+            covered[i, :, y0:y1, x0:x1] = True
+    return frames, covered
 
 
 def embed(

@@ -1,0 +1,134 @@
+"""The README's speed section, written from the `make bench` result files (benchmarks/results/*.json).
+
+One block per file (CPU first, then GPUs): the variants table, the naive reference, the runner against
+the forward pass per Table 1 protocol, and the inpainting cost against the forward pass, each timing as
+median [min-max] over the run's alternating rounds. The targets (issue 17) are checked, not asserted:
+the text says whether the run met them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import paths
+
+# Targets: runner speed / forward speed at the default batch, for every Table 1 protocol but inpainting;
+# inpainting per frame against one forward pass per frame.
+RUNNER_TARGET = {"cpu": 0.95, "cuda": 0.9}
+INPAINT_TARGET = 3.0
+
+
+def results_dir() -> Path:
+    return paths.project_root() / "benchmarks" / "results"
+
+
+def load_results(folder: Path | None = None) -> list[tuple[str, dict]]:
+    """(file name, record) of every result file, CPU runs first, then by name."""
+    folder = folder or results_dir()
+    found = sorted(folder.glob("*.json"), key=lambda p: (not p.name.startswith("cpu-"), p.name))
+    out = []
+    for path in found:
+        record = json.loads(path.read_text())
+        if not isinstance(record.get("variants", [{}])[0].get("runner_over_forward"), dict):
+            raise ValueError(
+                f"{path.name} was written by an older `make bench` (no min/median/max): rerun `make bench`"
+                " on that device, or delete the file"
+            )
+        out.append((path.name, record))
+    return out
+
+
+def _mmm(r: dict[str, float], fmt: str = ".1f") -> str:
+    return f"{r['median']:{fmt}} [{r['min']:{fmt}}-{r['max']:{fmt}}]"
+
+
+def _device_type(name: str) -> str:
+    return "cpu" if name.startswith("cpu-") else "cuda"
+
+
+def block(name: str, r: dict) -> str:
+    """Markdown for one result file."""
+    kind = _device_type(name)
+    target = RUNNER_TARGET[kind]
+    when = r["when"][:10]
+    lines = [
+        f"**{r['device']}** (torch {r['torch']}, {r['threads']} threads; `benchmarks/results/{name}`, "
+        f"{when}, git {r['git'][:7]}): {r['model']}, {r['protocol']}, {r['images']} images x "
+        f"{r['frames_per_image']} frames, default batch {r['batch']}; median [min-max] of {r['repeats']} "
+        "alternating rounds.",
+        "",
+        "| variant | forward frames/s | runner frames/s | runner / forward | top-1 flips vs float32 "
+        "| peak MB |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for v in r["variants"]:
+        lines.append(
+            f"| {v['variant']} | {_mmm(v['forward_frames_per_s'])} | {_mmm(v['runner_frames_per_s'])} | "
+            f"{_mmm(v['runner_over_forward'], '.2f')} | {v['top1_flips_vs_float32']} of {v['pairs']} pairs | "
+            f"{v['peak_memory_mb']:.0f} |"
+        )
+    nv = r["naive"]
+    lines += [
+        "",
+        f"Naive reference (per pair: PIL paste of both frames, normalise, a batch of two; {nv['images']} "
+        f"images): {_mmm(nv['pairs_per_s'])} pairs/s; the runner at the default batch is "
+        f"**{r['runner_speedup_over_naive']:.1f}x** faster (medians); top-1 agrees with the runner: "
+        f"{'yes' if nv['top1_agrees_with_runner'] else 'NO'}.",
+    ]
+    if r.get("protocols"):
+        rows = r["protocols"]
+        checked = [c for c in rows if c["protocol"] != "inpaint"]
+        met = all(c["runner_over_forward"]["median"] >= target for c in checked)
+        lines += [
+            "",
+            f"Runner / forward per Table 1 protocol ({rows[0]['frames']} frames each, default batch, "
+            f"float32; target >= {target} for all but inpainting: **{'met' if met else 'not met'}**):",
+            "",
+            "| protocol | runner / forward | forward frames/s | frame building s |",
+            "| --- | --- | --- | --- |",
+        ]
+        for c in rows:
+            lines.append(
+                f"| {c['protocol']} | {_mmm(c['runner_over_forward'], '.2f')} | "
+                f"{_mmm(c['forward_frames_per_s'])} | {_mmm(c['build_s'], '.3f')} |"
+            )
+    sh = r.get("sharding")
+    if sh:
+        lines += [
+            "",
+            f"`invariance measure` on {sh['images']} images (black protocol), the whole command timed "
+            f"(process start, imports and model load included; empty cache each time): one process "
+            f"{_mmm(sh['one_process_images_per_s'], '.2f')} images/s, `torchrun --nproc_per_node "
+            f"{sh['processes']}` {_mmm(sh['sharded_images_per_s'], '.2f')} images/s: "
+            f"**{sh['sharded_over_one']['median']:.2f}x** (median of per-round ratios).",
+        ]
+    ip = r.get("inpainting")
+    if ip:
+        forward_ms = 1000 / r["variants"][0]["forward_frames_per_s"]["median"]
+        ours_ms = ip["ours_s_per_frame"] * 1000
+        times = ours_ms / forward_ms
+        spread_ms = {k: v * 1000 for k, v in ip["ours_s_per_frame_spread"].items()}
+        met = "met" if times <= INPAINT_TARGET else "not met"
+        lines += [
+            "",
+            f"Inpainting ({ip['frames']} frames at once): {_mmm(spread_ms)} "
+            f"ms per frame = **{times:.1f}x** one {r['model']} forward pass per frame ({forward_ms:.1f} ms; "
+            f"target <= {INPAINT_TARGET:g}x: {met}); the official "
+            f"SciPy code takes {ip['official_s_per_frame'] * 1000:.0f} ms per frame ({ip['official_frames']} "
+            f"frames): x{ip['speedup']:.0f}, max |difference| {ip['max_abs_diff']:.1e}.",
+        ]
+    return "\n".join(lines)
+
+
+def readme_section(folder: Path | None = None) -> str:
+    """The README's generated speed section (every result file); `folder` is the figures folder of
+    `findings.render_readme` and is not used: the numbers come from benchmarks/results/."""
+    results = load_results()
+    if not results:
+        return "No `make bench` results yet: run `make bench`."
+    if not any(_device_type(n) == "cuda" for n, _ in results):
+        tail = "\n\nNo GPU result file: GPU numbers are unmeasured."
+    else:
+        tail = ""
+    return "\n\n".join(block(n, r) for n, r in results) + tail
