@@ -79,8 +79,8 @@ def time_forward(
 ) -> float:
     """Seconds for the model alone over frames (M, 3, N, N), pre-normalised, in batches."""
     x = models.normalize(frames, model.data_config)
-    if numerics.channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
+    # the layout the variant asks for (built frames come channels_last; NCHW must really be NCHW here)
+    x = x.contiguous(memory_format=torch.channels_last if numerics.channels_last else torch.contiguous_format)
     module = evaluate._module(model, numerics)
     autocast = (
         torch.autocast(x.device.type, dtype=torch.bfloat16) if numerics.bf16 else contextlib.nullcontext()
@@ -277,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ap.add_argument(
         "--costs-images",
         type=int,
-        default=8,
+        default=16,
         help="images for the per-protocol runs and the inpainting comparison (0: skip)",
     )
     ap.add_argument(

@@ -54,7 +54,7 @@ def block(name: str, r: dict) -> str:
     when = r["when"][:10]
     lines = [
         f"**{r['device']}** (torch {r['torch']}, {r['threads']} threads; `benchmarks/results/{name}`, "
-        f"{when}, git {r['git'][:7]}): {r['model']}, {r['protocol']}, {r['images']} images x "
+        f"{when}, git {r['git']}): {r['model']}, {r['protocol']}, {r['images']} images x "
         f"{r['frames_per_image']} frames, default batch {r['batch']}; median [min-max] of {r['repeats']} "
         "alternating rounds.",
         "",

@@ -14,6 +14,7 @@ Table columns (one row per pair of consecutive frames a = k, b = k + 1 of one im
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -86,11 +87,19 @@ def _module(model: LoadedModel, numerics: Numerics) -> torch.nn.Module:
     return _COMPILED[key]
 
 
+@functools.lru_cache(maxsize=32)
+def _mean_std(cfg: DataConfig, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's mean and std (1, 3, 1, 1) on a device, made once: on a GPU, making a tensor from Python
+    numbers waits for all queued work, which would stall the frames being built during the forward pass."""
+    mean = torch.tensor(cfg.mean, dtype=dtype).view(1, 3, 1, 1).to(device)
+    std = torch.tensor(cfg.std, dtype=dtype).view(1, 3, 1, 1).to(device)
+    return mean, std
+
+
 def model_input(chunk: torch.Tensor, cfg: DataConfig, channels_last: bool) -> torch.Tensor:
     """Frames (M, 3, N, N) in [0, 1] -> the network's input: normalised with the model's mean/std and, when
     asked, in channels_last layout, in one pass (the values equal `models.normalize`'s bit for bit)."""
-    mean = torch.tensor(cfg.mean, device=chunk.device, dtype=chunk.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(cfg.std, device=chunk.device, dtype=chunk.dtype).view(1, 3, 1, 1)
+    mean, std = _mean_std(cfg, chunk.device, chunk.dtype)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     out = torch.empty_like(chunk, memory_format=layout)
     return torch.sub(chunk, mean, out=out).div_(std)

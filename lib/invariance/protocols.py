@@ -108,10 +108,13 @@ class Translation:
         start = (along, across) if self.path == "vertical" else (across, along)
         return transforms.line_positions(start, steps, self.path)
 
-    def make_frames(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
-        """Frames (K, 3, N, N) on a black canvas and covered (K, 1, N, N)."""
+    def make_frames(
+        self, img: SourceImage, canvas: int, device, covered: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Frames (K, 3, N, N) on a black canvas and covered (K, 1, N, N) (None with covered=False)."""
         src = self.source(img, canvas, device)
-        return transforms.embed(src, self.positions(img, tuple(src.shape[-2:]), canvas), canvas)
+        pos = self.positions(img, tuple(src.shape[-2:]), canvas)
+        return transforms.embed(src, pos, canvas, with_covered=covered)
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,9 @@ class Scale:
     def name(self) -> str:
         return f"scale-{self.background}"
 
-    def make_frames(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    def make_frames(
+        self, img: SourceImage, canvas: int, device, covered: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = to_float(upload(img.pixels, device))
         base = scaled(self.side, canvas)
         largest = transforms.shorter_side_size(x.shape[-2], x.shape[-1], base + self.steps)
@@ -143,10 +148,10 @@ class Scale:
         pos = torch.tensor([start])
         # One resize per size: each frame is a different resampling of the source.
         pairs = [
-            transforms.embed(transforms.resize_shorter(x, base + k), pos, canvas)
+            transforms.embed(transforms.resize_shorter(x, base + k), pos, canvas, with_covered=covered)
             for k in range(self.steps + 1)
         ]
-        return torch.cat([f for f, _ in pairs]), torch.cat([c for _, c in pairs])
+        return torch.cat([f for f, _ in pairs]), torch.cat([c for _, c in pairs]) if covered else None
 
 
 @dataclass(frozen=True)
@@ -202,7 +207,9 @@ class Crop:
         y, x = _start(rng, (height - h - room, width - w - room), "random")
         return y, x, h, w
 
-    def make_frames(self, img: SourceImage, canvas: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    def make_frames(
+        self, img: SourceImage, canvas: int, device, covered: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         if not self.shift_before_rescale and self.margin < self.steps:
             raise ValueError(f"margin {self.margin} < steps {self.steps}: windows would leave the crop")
         x = to_float(upload(img.pixels, device))
@@ -218,8 +225,9 @@ class Crop:
                 x[:, y0 : y0 + h, x0 : x0 + w], (canvas + self.margin,) * 2, self.interpolation
             )
             frames = transforms.windows(big, offsets, canvas)
-        covered = torch.ones(frames.shape[0], 1, canvas, canvas, dtype=torch.bool, device=frames.device)
-        return frames, covered
+        if not covered:
+            return frames, None
+        return frames, torch.ones(frames.shape[0], 1, canvas, canvas, dtype=torch.bool, device=frames.device)
 
 
 @dataclass(frozen=True)
@@ -257,13 +265,14 @@ Protocol = Translation | Scale | Crop
 
 
 def apply_background(
-    frames: torch.Tensor, covered: torch.Tensor, background: str, mean: Sequence[float]
+    frames: torch.Tensor, covered: torch.Tensor | None, background: str, mean: Sequence[float]
 ) -> torch.Tensor:
-    """Fill uncovered pixels of frames (M, 3, N, N): black (0), the model's mean colour, or inpainting."""
+    """Fill uncovered pixels of frames (M, 3, N, N): black (0), the model's mean colour, or inpainting;
+    covered (M, 1, N, N) bool is needed for the last two only."""
     if background in ("black", "none"):
         return frames
     if background == "mean":
-        fill = torch.tensor(mean, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1)
+        fill = upload(torch.tensor(mean, dtype=frames.dtype).view(1, 3, 1, 1), frames.device)
         return torch.where(covered, frames, fill)
     if background == "inpaint":
         return inpaint.fill(frames, covered)
@@ -279,10 +288,11 @@ def build_frames(
 ) -> torch.Tensor:
     """All frames of a protocol for a batch of images: (B, K, 3, N, N) in [0, 1] on `device`."""
     check_fits(protocol, canvas)
-    built = [protocol.make_frames(img, canvas, device) for img in images]
+    needs_mask = protocol.background in ("mean", "inpaint")  # black and crops need no covered mask
+    built = [protocol.make_frames(img, canvas, device, covered=needs_mask) for img in images]
     # cat, not stack, of the (K, 3, N, N) frames keeps their channels_last layout (stack makes 5-D copies)
     frames = torch.cat([f for f, _ in built])
-    covered = torch.cat([c for _, c in built])
+    covered = torch.cat([c for _, c in built]) if needs_mask else None
     flat = apply_background(frames, covered, protocol.background, mean)
     return flat.view(len(images), -1, *flat.shape[1:])
 
