@@ -174,3 +174,17 @@ def test_model_input_equals_normalize_bitwise(lite0):
         x = evaluate.model_input(frames, lite0.data_config, channels_last)
         assert torch.equal(x, ref)
         assert x.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+
+def test_frames_left_over_from_one_group_join_the_next(lite0, few_images):
+    """batch 16, 9 frames per image: groups of 2 images (18 frames) leave 2, 4, 6 frames for the next group;
+    every batch but the last is full, and the table equals the one computed image by image."""
+    from invariance.models import LoadedModel
+
+    net = _Recorder()
+    model = LoadedModel("recorder", net, lite0.data_config, True, "none")
+    p = protocols.Translation(steps=8, side=60)
+    streamed = evaluate.evaluate_images(model, p, few_images[:6], batch_size=16)
+    assert net.seen == [16, 16, 16, 6]
+    alone = [evaluate.evaluate_images(model, p, [img], batch_size=16) for img in few_images[:6]]
+    pd.testing.assert_frame_equal(streamed, pd.concat(alone, ignore_index=True), check_exact=True)

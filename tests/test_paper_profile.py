@@ -21,6 +21,7 @@ def dry_run_env(tmp_path_factory):
     except paths.DataNotFoundError as e:  # pragma: no cover - CI always has ../shared
         pytest.skip(str(e))
     root = tmp_path_factory.mktemp("paper-dry-run")
+    before = set(paths.manifests_dir().glob("ilsvrc2012-val-*"))
     env = {
         profiles.DRY_RUN_ENV: "1",
         "INVARIANCE_IMAGENET_VAL": str(val),
@@ -31,6 +32,8 @@ def dry_run_env(tmp_path_factory):
         for key, value in env.items():
             mp.setenv(key, value)
         yield root, val
+    for made in set(paths.manifests_dir().glob("ilsvrc2012-val-*")) - before:  # the val folder's subsets
+        made.unlink()
 
 
 @pytest.mark.slow
@@ -52,8 +55,12 @@ def test_notebook_runs_its_paper_code_path(path, dry_run_env):
     ), "the dry run wrote into the project's figures/paper/"
 
 
-def test_dry_run_settings_are_small_untrained_and_only_in_the_paper_profile(monkeypatch):
+def test_dry_run_settings_are_small_untrained_and_only_in_the_paper_profile(monkeypatch, tmp_path):
     monkeypatch.setenv(profiles.DRY_RUN_ENV, "1")
+    monkeypatch.delenv("INVARIANCE_FIGURES", raising=False)
+    with pytest.raises(ValueError, match="INVARIANCE_FIGURES"):  # never over a real figures/paper/
+        profiles.settings("04_protocol_table", "paper", val_dir="/val")
+    monkeypatch.setenv("INVARIANCE_FIGURES", str(tmp_path))
     s = profiles.settings("04_protocol_table", "paper", val_dir="/val")
     assert s.untrained and s.n_images == 2 and s.device == "cpu"
     assert s.models == ("vgg16", "resnet50", "densenet121", "inception_resnet_v2", "resnetblur50")

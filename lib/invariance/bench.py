@@ -86,7 +86,9 @@ def time_forward(
         torch.autocast(x.device.type, dtype=torch.bfloat16) if numerics.bf16 else contextlib.nullcontext()
     )
     with torch.inference_mode(), autocast:
-        module(x[:batch_size])  # warm-up (and compilation)
+        module(x[:batch_size])  # warm-up (and compilation), for the full batch shape
+        if x.shape[0] % batch_size:  # and for the last, smaller one (cuDNN sets up each new shape)
+            module(x[-(x.shape[0] % batch_size) :])
         _sync(x.device)
         start = time.perf_counter()
         for i in range(0, x.shape[0], batch_size):

@@ -59,7 +59,7 @@ def block(name: str, r: dict) -> str:
         "alternating rounds.",
         "",
         "| variant | forward frames/s | runner frames/s | runner / forward | top-1 flips vs float32 "
-        "| peak MB |",
+        f"| {'peak GPU MB' if kind == 'cuda' else 'peak RSS MB (process so far)'} |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for v in r["variants"]:
@@ -109,11 +109,13 @@ def block(name: str, r: dict) -> str:
         ours_ms = ip["ours_s_per_frame"] * 1000
         times = ours_ms / forward_ms
         spread_ms = {k: v * 1000 for k, v in ip["ours_s_per_frame_spread"].items()}
+        digits = ".1f" if forward_ms >= 1 else ".3f"
         met = "met" if times <= INPAINT_TARGET else "not met"
         lines += [
             "",
-            f"Inpainting ({ip['frames']} frames at once): {_mmm(spread_ms)} "
-            f"ms per frame = **{times:.1f}x** one {r['model']} forward pass per frame ({forward_ms:.1f} ms; "
+            f"Inpainting ({ip['frames']} frames at once): {_mmm(spread_ms, digits)} "
+            f"ms per frame = **{times:.1f}x** one {r['model']} forward pass per frame "
+            f"({forward_ms:{digits}} ms; "
             f"target <= {INPAINT_TARGET:g}x: {met}); the official "
             f"SciPy code takes {ip['official_s_per_frame'] * 1000:.0f} ms per frame ({ip['official_frames']} "
             f"frames): x{ip['speedup']:.0f}, max |difference| {ip['max_abs_diff']:.1e}.",

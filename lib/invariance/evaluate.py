@@ -212,9 +212,10 @@ def evaluate_images(
     canvas = model.data_config.input_size
     k = n_frames(protocol, canvas)
     # Images per group: when small enough, a group's frames are a whole number of batches (no frames wait
-    # for the next group, nothing is copied to join groups); else enough images to fill one batch.
+    # for the next group, nothing is copied to join groups); else enough images to fill one batch. The
+    # cap keeps a group near one batch of frames (GPU memory: frames and inpainting work scale with it).
     whole_batches = math.lcm(batch_size, k)
-    per_group = whole_batches // k if whole_batches <= max(8 * batch_size, 128) else -(-batch_size // k)
+    per_group = whole_batches // k if whole_batches <= max(2 * batch_size, 128) else -(-batch_size // k)
     labels = torch.tensor([img.label for img in images], device=model.device)
     pending: list[torch.Tensor] = []  # built frames not yet through the network, in order
     probs: list[torch.Tensor] = []  # softmax rows of frames of images not yet reduced
@@ -225,7 +226,7 @@ def evaluate_images(
         """Forward the first n pending frames and reduce every image whose frames are all through."""
         nonlocal pending, reduced
         frames = pending[0] if len(pending) == 1 else torch.cat(pending)
-        pending = [frames[n:]] if n < frames.shape[0] else []
+        pending = [frames[n:].clone()] if n < frames.shape[0] else []  # a copy frees the joined frames
         probs.append(forward_probs(model, frames[:n], batch_size, numerics))
         rows = torch.cat(probs)
         whole = rows.shape[0] // k  # images complete

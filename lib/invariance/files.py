@@ -70,7 +70,10 @@ def _git(*args: str) -> str:
 
 
 def git_revision() -> str:
-    """Short commit of the checkout, with '-dirty' when tracked files changed; 'unknown' outside git."""
+    """Short commit of the checkout, with '-dirty' when tracked files changed; 'unknown' outside git.
+    $INVARIANCE_GIT_REVISION, when set, is used instead (a copy of the tree whose .git is not its own)."""
+    if os.environ.get("INVARIANCE_GIT_REVISION"):
+        return os.environ["INVARIANCE_GIT_REVISION"]
     try:
         rev = _git("rev-parse", "--short", "HEAD") or "unknown"
         return rev + ("-dirty" if _git("status", "--porcelain", "--untracked-files=no") else "")

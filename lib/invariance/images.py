@@ -154,7 +154,7 @@ def upload(pixels: torch.Tensor, device: torch.device | str) -> torch.Tensor:
 
 def to_float(pixels: torch.Tensor) -> torch.Tensor:
     """uint8 (..., 3, H, W) -> float32 in [0, 1]."""
-    return pixels.to(torch.float32).div_(255.0)
+    return pixels.to(torch.float32, copy=True).div_(255.0)  # copy: never divide the caller's tensor
 
 
 def from_paths(paths: Sequence[str | Path], label: int = -1) -> list[SourceImage]:

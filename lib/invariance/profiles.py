@@ -286,7 +286,13 @@ def settings(notebook: str, profile: str, **overrides: Any) -> Settings:
         if value is not None:
             merged[key] = tuple(value) if isinstance(value, list) else value
     if profile == "paper" and dry_run():  # after the overrides: the dry run must stay small and untrained
-        merged.update({**_DRY_COMMON, **_DRY_RUN[notebook]})
+        if not os.environ.get("INVARIANCE_FIGURES"):
+            raise ValueError(
+                f"{DRY_RUN_ENV} is set: the paper profile would run as its untrained dry run and write "
+                "into figures/paper/. Unset it for a real paper run, or set INVARIANCE_FIGURES to a "
+                "scratch folder."
+            )
+        merged.update({**_DRY_COMMON, **_DRY_RUN.get(notebook, {})})
     if profile == "paper" and not merged.get("val_dir"):
         merged["val_dir"] = os.environ.get("INVARIANCE_IMAGENET_VAL")
     merged["device"] = resolve_device(merged["device"])

@@ -70,8 +70,8 @@ def paste(
         (b, c, canvas, canvas), dtype=objects.dtype, device=objects.device, memory_format=layout
     )
     frames.fill_(background)
-    pos = positions.to(torch.long)
-    for i, (y, x) in enumerate(pos.tolist()):  # positions are few and on the CPU: no pixel loop
+    pos = positions.to("cpu", torch.long)  # few numbers, read on the host for the slices
+    for i, (y, x) in enumerate(pos.tolist()):  # one slice copy per object: no pixel loop
         y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + h, canvas), min(x + w, canvas)
         if y0 < y1 and x0 < x1:
             frames[i, :, y0:y1, x0:x1] = objects[i, :, y0 - y : y1 - y, x0 - x : x1 - x]
