@@ -188,3 +188,15 @@ def test_frames_left_over_from_one_group_join_the_next(lite0, few_images):
     assert net.seen == [16, 16, 16, 6]
     alone = [evaluate.evaluate_images(model, p, [img], batch_size=16) for img in few_images[:6]]
     pd.testing.assert_frame_equal(streamed, pd.concat(alone, ignore_index=True), check_exact=True)
+
+
+def test_default_chunks_hold_whole_batches_of_frames():
+    """Each cached chunk is run on its own, so by default its frames fill whole batches (no partial batch
+    at every chunk's end); an explicit chunk_images is kept as given."""
+    assert evaluate.chunk_size(None, 8, 9) == 56  # 50 rounded up to 7 groups of 8 images (72 frames)
+    assert evaluate.chunk_size(None, 256, 9) == 256  # 2,304 frames = 9 batches of 256
+    assert evaluate.chunk_size(None, 8, 2) == 52  # 4 images fill a batch of 8
+    assert evaluate.chunk_size(3, 256, 9) == 3
+    for batch, k in [(8, 9), (256, 9), (8, 49), (64, 25), (8, 2)]:
+        chunk = evaluate.chunk_size(None, batch, k)
+        assert chunk >= evaluate.CHUNK_IMAGES and chunk * k % batch == 0

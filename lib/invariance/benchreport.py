@@ -134,3 +134,37 @@ def readme_section(folder: Path | None = None) -> str:
     else:
         tail = ""
     return "\n\n".join(block(n, r) for n, r in results) + tail
+
+
+def make_figures_dir() -> Path:
+    return paths.project_root() / "benchmarks" / "make-figures"
+
+
+def make_figures_section(folder: Path | None = None) -> str:
+    """The README's `make figures` timing table: the newest cold (empty cache, fresh clone) and warm run
+    records in benchmarks/make-figures/ (copies of build/notebooks/default/timing.json)."""
+    runs = {}
+    for kind in ("cold", "warm"):
+        found = sorted(make_figures_dir().glob(f"default-{kind}-*.json"))
+        if found:
+            runs[kind] = (found[-1].name, json.loads(found[-1].read_text()))
+    if "cold" not in runs:
+        return "No timed `make figures` run recorded in benchmarks/make-figures/."
+    names = [n for n in runs["cold"][1]["seconds"] if n != "total"]
+    head = "| notebook | cold s | warm s |\n| --- | --- | --- |"
+    rows = []
+    for name in [*names, "total"]:
+        cold = runs["cold"][1]["seconds"].get(name)
+        warm = runs.get("warm", ("", {"seconds": {}}))[1]["seconds"].get(name)
+        label = "**all nine**" if name == "total" else name
+        rows.append(f"| {label} | {cold:,.1f} | {'-' if warm is None else f'{warm:,.1f}'} |")
+    cold_name, cold = runs["cold"]
+    text = (
+        f"`make figures` from a fresh clone with an empty cache (`benchmarks/make-figures/{cold_name}`, "
+        f"{cold['device']}, git {cold['git']}, finished {cold['finished'][:16]}): "
+        f"**{cold['seconds']['total'] / 60:.1f} min**"
+    )
+    if "warm" in runs:
+        warm_name, warm = runs["warm"]
+        text += f"; rerun at once with the cache filled (`{warm_name}`): **{warm['seconds']['total']:.0f} s**"
+    return text + ".\n\n" + head + "\n" + "\n".join(rows)

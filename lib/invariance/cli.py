@@ -74,7 +74,7 @@ def measure(
     steps: int = 8,
     seed: int = 0,
     batch_size: int | None = None,
-    chunk_images: int = 50,
+    chunk_images: int | None = None,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Pair tables {protocol: table} and their summary (metrics.summary_table) for one network. Under
     torchrun the images are sharded across ranks (distributed.run); ranks other than 0 get ({}, empty)."""
@@ -143,8 +143,9 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--chunk-images",
         type=int,
-        default=50,
-        help="images per cached chunk: an interrupted run resumes from its last finished chunk",
+        default=None,
+        help="images per cached chunk: an interrupted run resumes from its last finished chunk "
+        "(default: about 50, rounded up so that a chunk's frames fill whole batches)",
     )
     m.add_argument("--out", type=Path, default=Path("invariance-results"), help="folder for the result files")
     m.add_argument("--figure", action="store_true", help="also save <out>/summary.png")

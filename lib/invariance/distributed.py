@@ -67,7 +67,7 @@ def run(
     images: Sequence[SourceImage],
     *,
     batch_size: int | None = None,
-    chunk_images: int = 50,
+    chunk_images: int | None = None,
 ) -> pd.DataFrame | None:
     """evaluate.run over this rank's shard; rank 0 returns the merged table, other ranks None."""
     rank, world = setup(str(model.device))

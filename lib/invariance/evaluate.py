@@ -253,6 +253,19 @@ def evaluate_images(
     return table_of(merged, [img.id for img in images], labels)
 
 
+CHUNK_IMAGES = 50  # default images per cached chunk (how much an interruption can cost), before rounding
+
+
+def chunk_size(chunk_images: int | None, batch_size: int, k: int) -> int:
+    """Images per cached chunk: chunk_images as given, or (None) CHUNK_IMAGES rounded up so that a chunk's
+    frames (k per image) fill whole batches: each chunk is run on its own and would otherwise end in a
+    partial batch (on a GPU at batch 256 and 9 frames, 194 of every 450 frames)."""
+    if chunk_images is not None:
+        return chunk_images
+    whole = math.lcm(batch_size, k) // k  # images whose frames make whole batches
+    return -(-CHUNK_IMAGES // whole) * whole
+
+
 def run(
     model: LoadedModel,
     protocol: Protocol,
@@ -261,7 +274,7 @@ def run(
     batch_size: int | None = None,
     numerics: Numerics = Numerics(),
     cache: bool = True,
-    chunk_images: int = 50,
+    chunk_images: int | None = None,
     progress: bool = True,
     refresh: bool = False,
 ) -> pd.DataFrame:
@@ -270,12 +283,13 @@ def run(
     The cache key holds the model and its weights, the protocol, the canvas, the numerics, and the images'
     ids and decoded pixels (so two different images with one name never share a result). refresh=True
     recomputes. batch_size is not part of the key: results agree across batch sizes (top-1 identical,
-    probabilities within 1e-5, tested).
+    probabilities within 1e-5, tested). chunk_images: images per cached chunk (None: `chunk_size`'s).
     """
-    _checked_batch(batch_size, model.device)
-    if not isinstance(chunk_images, int) or chunk_images < 1:
-        raise ValueError(f"chunk_images must be a positive integer, not {chunk_images!r}")
+    batch = _checked_batch(batch_size, model.device)
+    if chunk_images is not None and (not isinstance(chunk_images, int) or chunk_images < 1):
+        raise ValueError(f"chunk_images must be a positive integer or None, not {chunk_images!r}")
     check_fits(protocol, model.data_config.input_size)
+    chunk_images = chunk_size(chunk_images, batch, n_frames(protocol, model.data_config.input_size))
     if not images:
         return pd.DataFrame(columns=COLUMNS)
     slug, key, where = f"{model.name}-{protocol.name}", None, ""

@@ -561,6 +561,7 @@ SECTIONS: dict[str, Callable[[Path | None], str]] = {
     "table1": table1,
     "remedies": remedies_table,
     "speed": benchreport.readme_section,
+    "make-figures": benchreport.make_figures_section,
 }
 
 
