@@ -151,18 +151,25 @@ class _Recorder(torch.nn.Module):
         return torch.nn.functional.adaptive_avg_pool2d(x, 19).flatten(1)[:, :1000] * 10
 
 
-def test_frames_stream_in_full_batches_across_images(lite0, few_images):
-    """5 images x 5 frames at batch 8: batches of 8, 8, 8, 1 (not 5 per image), and the table equals the
-    one computed image by image."""
+def _streamed_and_alone(config, images, steps: int, batch: int):
+    """The recorder's batch sizes and table for images streamed together, and the table computed image by
+    image, for a translation of `steps` one-pixel steps."""
     from invariance.models import LoadedModel
 
     net = _Recorder()
-    model = LoadedModel("recorder", net, lite0.data_config, True, "none")
-    p = protocols.Translation(steps=4, side=60)
-    streamed = evaluate.evaluate_images(model, p, few_images[:5], batch_size=8)
-    assert net.seen == [8, 8, 8, 1]
-    alone = [evaluate.evaluate_images(model, p, [img], batch_size=8) for img in few_images[:5]]
-    expected = pd.concat(alone, ignore_index=True)
+    model = LoadedModel("recorder", net, config, True, "none")
+    p = protocols.Translation(steps=steps, side=60)
+    streamed = evaluate.evaluate_images(model, p, images, batch_size=batch)
+    seen = list(net.seen)
+    alone = [evaluate.evaluate_images(model, p, [img], batch_size=batch) for img in images]
+    return seen, streamed, pd.concat(alone, ignore_index=True)
+
+
+def test_frames_stream_in_full_batches_across_images(lite0, few_images):
+    """5 images x 5 frames at batch 8: batches of 8, 8, 8, 1 (not 5 per image), and the table equals the
+    one computed image by image."""
+    seen, streamed, expected = _streamed_and_alone(lite0.data_config, few_images[:5], steps=4, batch=8)
+    assert seen == [8, 8, 8, 1]
     assert list(streamed.columns) == evaluate.COLUMNS
     pd.testing.assert_frame_equal(streamed, expected, check_exact=True)
 
@@ -179,15 +186,9 @@ def test_model_input_equals_normalize_bitwise(lite0):
 def test_frames_left_over_from_one_group_join_the_next(lite0, few_images):
     """batch 16, 9 frames per image: groups of 2 images (18 frames) leave 2, 4, 6 frames for the next group;
     every batch but the last is full, and the table equals the one computed image by image."""
-    from invariance.models import LoadedModel
-
-    net = _Recorder()
-    model = LoadedModel("recorder", net, lite0.data_config, True, "none")
-    p = protocols.Translation(steps=8, side=60)
-    streamed = evaluate.evaluate_images(model, p, few_images[:6], batch_size=16)
-    assert net.seen == [16, 16, 16, 6]
-    alone = [evaluate.evaluate_images(model, p, [img], batch_size=16) for img in few_images[:6]]
-    pd.testing.assert_frame_equal(streamed, pd.concat(alone, ignore_index=True), check_exact=True)
+    seen, streamed, expected = _streamed_and_alone(lite0.data_config, few_images[:6], steps=8, batch=16)
+    assert seen == [16, 16, 16, 6]
+    pd.testing.assert_frame_equal(streamed, expected, check_exact=True)
 
 
 def test_default_chunks_hold_whole_batches_of_frames():

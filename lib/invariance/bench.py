@@ -29,6 +29,7 @@ import torch
 from PIL import Image
 
 from . import config, datasets, evaluate, files, inpaint, models, paths, protocols
+from .benchreport import median_range
 from .images import SourceImage
 from .protocols import Translation, table1_protocols
 
@@ -78,9 +79,9 @@ def time_forward(
     model: models.LoadedModel, frames: torch.Tensor, batch_size: int, numerics: evaluate.Numerics
 ) -> float:
     """Seconds for the model alone over frames (M, 3, N, N), pre-normalised, in batches."""
-    x = models.normalize(frames, model.data_config)
-    # the layout the variant asks for (built frames come channels_last; NCHW must really be NCHW here)
-    x = x.contiguous(memory_format=torch.channels_last if numerics.channels_last else torch.contiguous_format)
+    # the runner's own input (normalised, in the variant's layout: built frames come channels_last, so NCHW
+    # must be made NCHW here)
+    x = evaluate.model_input(frames, model.data_config, numerics.channels_last)
     module = evaluate._module(model, numerics)
     autocast = (
         torch.autocast(x.device.type, dtype=torch.bfloat16) if numerics.bf16 else contextlib.nullcontext()
@@ -422,11 +423,6 @@ def result_name(device: torch.device, device_name: str, model: str, protocol: st
     return f"{slug}-{model}-{protocol}.json"
 
 
-def _mmm(r: dict[str, float], fmt: str = ".1f") -> str:
-    """'median [min-max]'."""
-    return f"{r['median']:{fmt}} [{r['min']:{fmt}}-{r['max']:{fmt}}]"
-
-
 def _print(r: dict) -> None:
     print(f"device: {r['device']} | torch {r['torch']} | {r['threads']} threads")
     print(
@@ -440,18 +436,18 @@ def _print(r: dict) -> None:
     )
     for v in r["variants"]:
         print(
-            f"{v['variant']:46s} {_mmm(v['forward_frames_per_s']):>22s} "
-            f"{_mmm(v['runner_frames_per_s']):>22s} "
-            f"{_mmm(v['runner_over_forward'], '.2f'):>20s} {v['top1_flips_vs_float32']:5d} "
+            f"{v['variant']:46s} {median_range(v['forward_frames_per_s']):>22s} "
+            f"{median_range(v['runner_frames_per_s']):>22s} "
+            f"{median_range(v['runner_over_forward'], '.2f'):>20s} {v['top1_flips_vs_float32']:5d} "
             f"{v['peak_memory_mb']:6.0f}"
         )
     nv, default = r["naive"], r["variants"][0]
     print(
-        f"naive (PIL paste per frame, batch of two): {_mmm(nv['pairs_per_s'])} pairs/s "
+        f"naive (PIL paste per frame, batch of two): {median_range(nv['pairs_per_s'])} pairs/s "
         f"on {nv['images']} images"
     )
     print(
-        f"runner: {_mmm(default['runner_pairs_per_s'])} pairs/s, "
+        f"runner: {median_range(default['runner_pairs_per_s'])} pairs/s, "
         f"speed-up x{r['runner_speedup_over_naive']:.1f} (medians)"
     )
     print(
@@ -463,22 +459,23 @@ def _print(r: dict) -> None:
         print(f"{'protocol':10s} {'frames':>7s} {'build s':>18s} {'runner/forward':>20s}")
         for c in r["protocols"]:
             print(
-                f"{c['protocol']:10s} {c['frames']:7d} {_mmm(c['build_s'], '.3f'):>18s} "
-                f"{_mmm(c['runner_over_forward'], '.2f'):>20s}"
+                f"{c['protocol']:10s} {c['frames']:7d} {median_range(c['build_s'], '.3f'):>18s} "
+                f"{median_range(c['runner_over_forward'], '.2f'):>20s}"
             )
     if r.get("sharding"):
         sh = r["sharding"]
         print(
             f"\ninvariance measure on {sh['images']} images, whole command (start + load included): one "
-            f"process {_mmm(sh['one_process_images_per_s'], '.2f')} images/s, torchrun x{sh['processes']} "
-            f"{_mmm(sh['sharded_images_per_s'], '.2f')} images/s "
-            f"(speed ratio {_mmm(sh['sharded_over_one'], '.2f')})"
+            f"process {median_range(sh['one_process_images_per_s'], '.2f')} images/s, "
+            f"torchrun x{sh['processes']} "
+            f"{median_range(sh['sharded_images_per_s'], '.2f')} images/s "
+            f"(speed ratio {median_range(sh['sharded_over_one'], '.2f')})"
         )
     if r.get("inpainting"):
         ip = r["inpainting"]
         ms = {k: v * 1000 for k, v in ip["ours_s_per_frame_spread"].items()}
         print(
-            f"inpainting: ours {_mmm(ms)} ms/frame ({ip['frames']} frames at once), "
+            f"inpainting: ours {median_range(ms)} ms/frame ({ip['frames']} frames at once), "
             f"official SciPy per frame {ip['official_s_per_frame'] * 1000:.0f} ms/frame "
             f"({ip['official_frames']} frames): x{ip['speedup']:.1f}, max |diff| {ip['max_abs_diff']:.1e}"
         )

@@ -39,7 +39,8 @@ def load_results(folder: Path | None = None) -> list[tuple[str, dict]]:
     return out
 
 
-def _mmm(r: dict[str, float], fmt: str = ".1f") -> str:
+def median_range(r: dict[str, float], fmt: str = ".1f") -> str:
+    """A min / median / max record as 'median [min-max]'."""
     return f"{r['median']:{fmt}} [{r['min']:{fmt}}-{r['max']:{fmt}}]"
 
 
@@ -64,15 +65,16 @@ def block(name: str, r: dict) -> str:
     ]
     for v in r["variants"]:
         lines.append(
-            f"| {v['variant']} | {_mmm(v['forward_frames_per_s'])} | {_mmm(v['runner_frames_per_s'])} | "
-            f"{_mmm(v['runner_over_forward'], '.2f')} | {v['top1_flips_vs_float32']} of {v['pairs']} pairs | "
+            f"| {v['variant']} | {median_range(v['forward_frames_per_s'])} | "
+            f"{median_range(v['runner_frames_per_s'])} | {median_range(v['runner_over_forward'], '.2f')} | "
+            f"{v['top1_flips_vs_float32']} of {v['pairs']} pairs | "
             f"{v['peak_memory_mb']:.0f} |"
         )
     nv = r["naive"]
     lines += [
         "",
         f"Naive reference (per pair: PIL paste of both frames, normalise, a batch of two; {nv['images']} "
-        f"images): {_mmm(nv['pairs_per_s'])} pairs/s; the runner at the default batch is "
+        f"images): {median_range(nv['pairs_per_s'])} pairs/s; the runner at the default batch is "
         f"**{r['runner_speedup_over_naive']:.1f}x** faster (medians); top-1 agrees with the runner: "
         f"{'yes' if nv['top1_agrees_with_runner'] else 'NO'}.",
     ]
@@ -90,8 +92,8 @@ def block(name: str, r: dict) -> str:
         ]
         for c in rows:
             lines.append(
-                f"| {c['protocol']} | {_mmm(c['runner_over_forward'], '.2f')} | "
-                f"{_mmm(c['forward_frames_per_s'])} | {_mmm(c['build_s'], '.3f')} |"
+                f"| {c['protocol']} | {median_range(c['runner_over_forward'], '.2f')} | "
+                f"{median_range(c['forward_frames_per_s'])} | {median_range(c['build_s'], '.3f')} |"
             )
     sh = r.get("sharding")
     if sh:
@@ -99,8 +101,8 @@ def block(name: str, r: dict) -> str:
             "",
             f"`invariance measure` on {sh['images']} images (black protocol), the whole command timed "
             f"(process start, imports and model load included; empty cache each time): one process "
-            f"{_mmm(sh['one_process_images_per_s'], '.2f')} images/s, `torchrun --nproc_per_node "
-            f"{sh['processes']}` {_mmm(sh['sharded_images_per_s'], '.2f')} images/s: "
+            f"{median_range(sh['one_process_images_per_s'], '.2f')} images/s, `torchrun --nproc_per_node "
+            f"{sh['processes']}` {median_range(sh['sharded_images_per_s'], '.2f')} images/s: "
             f"**{sh['sharded_over_one']['median']:.2f}x** (median of per-round ratios).",
         ]
     ip = r.get("inpainting")
@@ -113,7 +115,7 @@ def block(name: str, r: dict) -> str:
         met = "met" if times <= INPAINT_TARGET else "not met"
         lines += [
             "",
-            f"Inpainting ({ip['frames']} frames at once): {_mmm(spread_ms, digits)} "
+            f"Inpainting ({ip['frames']} frames at once): {median_range(spread_ms, digits)} "
             f"ms per frame = **{times:.1f}x** one {r['model']} forward pass per frame "
             f"({forward_ms:{digits}} ms; "
             f"target <= {INPAINT_TARGET:g}x: {met}); the official "

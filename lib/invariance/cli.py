@@ -42,8 +42,8 @@ def load_image_set(spec: str, n: int | None, seed: int) -> list[SourceImage]:
                 "matching image files."
             ) from None
     if folder.is_dir():
+        labels = folder / "labels.txt"
         for candidate in (folder, folder / "images"):
-            labels = folder / "labels.txt"
             try:
                 entries = datasets.val_entries(candidate, labels if labels.exists() else None)
             except (FileNotFoundError, ValueError):
@@ -82,18 +82,14 @@ def measure(
     unknown = [p for p in protocol_names if p not in chosen]
     if unknown:
         raise ValueError(f"unknown protocol(s) {unknown}; choose from {', '.join(chosen)}")
-    if distributed.launched():  # torchrun: this rank's shard; rank 0 gets the merged tables
-        tables = {
-            p: distributed.run(model, chosen[p], images, batch_size=batch_size, chunk_images=chunk_images)
-            for p in protocol_names
-        }
-        if any(t is None for t in tables.values()):
-            return {}, pd.DataFrame()
-    else:
-        tables = {
-            p: evaluate.run(model, chosen[p], images, batch_size=batch_size, chunk_images=chunk_images)
-            for p in protocol_names
-        }
+    # under torchrun: this rank's shard, and rank 0 gets the merged tables (other ranks None)
+    run = distributed.run if distributed.launched() else evaluate.run
+    tables = {
+        p: run(model, chosen[p], images, batch_size=batch_size, chunk_images=chunk_images)
+        for p in protocol_names
+    }
+    if any(t is None for t in tables.values()):
+        return {}, pd.DataFrame()
     summary = metrics.summary_table({(model.label, p): t for p, t in tables.items()})
     zhang = [
         {"model": model.label, "condition": p, **metrics.consistency_summary(t)} for p, t in tables.items()

@@ -214,8 +214,8 @@ def evaluate_images(
     # Images per group: when small enough, a group's frames are a whole number of batches (no frames wait
     # for the next group, nothing is copied to join groups); else enough images to fill one batch. The
     # cap keeps a group near one batch of frames (GPU memory: frames and inpainting work scale with it).
-    whole_batches = math.lcm(batch_size, k)
-    per_group = whole_batches // k if whole_batches <= max(2 * batch_size, 128) else -(-batch_size // k)
+    whole = images_per_whole_batches(batch_size, k)
+    per_group = whole if whole * k <= max(2 * batch_size, 128) else -(-batch_size // k)
     labels = torch.tensor([img.label for img in images], device=model.device)
     pending: list[torch.Tensor] = []  # built frames not yet through the network, in order
     probs: list[torch.Tensor] = []  # softmax rows of frames of images not yet reduced
@@ -253,6 +253,11 @@ def evaluate_images(
     return table_of(merged, [img.id for img in images], labels)
 
 
+def images_per_whole_batches(batch_size: int, k: int) -> int:
+    """The fewest images whose frames (k per image) fill whole batches of batch_size."""
+    return math.lcm(batch_size, k) // k
+
+
 CHUNK_IMAGES = 50  # default images per cached chunk (how much an interruption can cost), before rounding
 
 
@@ -262,7 +267,7 @@ def chunk_size(chunk_images: int | None, batch_size: int, k: int) -> int:
     partial batch (on a GPU at batch 256 and 9 frames, 194 of every 450 frames)."""
     if chunk_images is not None:
         return chunk_images
-    whole = math.lcm(batch_size, k) // k  # images whose frames make whole batches
+    whole = images_per_whole_batches(batch_size, k)
     return -(-CHUNK_IMAGES // whole) * whole
 
 

@@ -69,7 +69,6 @@ def path_explorer(model: LoadedModel, images: Sequence[SourceImage], protocols: 
     if not interactive():
         return _static(path_figure(model, by_id[first_image], protocols[first_protocol]))
     import ipywidgets as widgets
-    from IPython.display import display
 
     image = widgets.Dropdown(options=list(by_id), value=first_image, description="image")
     protocol = widgets.Dropdown(options=list(protocols), value=first_protocol, description="protocol")
@@ -78,9 +77,7 @@ def path_explorer(model: LoadedModel, images: Sequence[SourceImage], protocols: 
     def draw(*_) -> None:
         with out:
             out.clear_output(wait=True)
-            fig = path_figure(model, by_id[image.value], protocols[protocol.value])
-            display(fig)
-            plt.close(fig)
+            _static(path_figure(model, by_id[image.value], protocols[protocol.value]))
 
     image.observe(draw, names="value")
     protocol.observe(draw, names="value")
@@ -103,7 +100,6 @@ def table_explorer(summary: pd.DataFrame):
     if not interactive():
         return _static(table_figure(summary, models, conditions, metrics[0]))
     import ipywidgets as widgets
-    from IPython.display import display
 
     pick_models = widgets.SelectMultiple(options=models, value=models, description="networks")
     pick_conditions = widgets.SelectMultiple(options=conditions, value=conditions, description="protocols")
@@ -115,9 +111,7 @@ def table_explorer(summary: pd.DataFrame):
             out.clear_output(wait=True)
             if pick_models.value and pick_conditions.value:
                 ordered = [c for c in conditions if c in pick_conditions.value]
-                fig = table_figure(summary, list(pick_models.value), ordered, pick_metric.value)
-                display(fig)
-                plt.close(fig)
+                _static(table_figure(summary, list(pick_models.value), ordered, pick_metric.value))
             else:
                 print("pick at least one network and one protocol")
 

@@ -421,6 +421,10 @@ CLAIMS: dict[str, Claim] = {
 }
 
 
+# what a figure's sentence raises when a small profile's run lacks a condition it describes
+_MISSING = (KeyError, IndexError, ValueError, TypeError, AttributeError)
+
+
 def notebook_findings(notebook: str, profile: str) -> str:
     """Markdown for a notebook's closing cell: what each of its figures shows (from the sidecars this run
     wrote) and, where the paper makes a testable claim, the claim and our verdict."""
@@ -435,19 +439,13 @@ def notebook_findings(notebook: str, profile: str) -> str:
         if name.startswith(prefix) and (folder / f"{name}.json").exists():
             try:
                 lines.append(f"- **{name}**: {sentence(read(name))}")
-            except (
-                KeyError,
-                IndexError,
-                ValueError,
-                TypeError,
-                AttributeError,
-            ) as e:  # a small profile lacks a condition
+            except _MISSING as e:  # a small profile lacks a condition
                 lines.append(f"- **{name}**: (no summary in this profile: its run lacks {e})")
     claim = CLAIMS.get(prefix)
     if claim:
         try:
             verdict = claim.verdict(read)
-        except (KeyError, IndexError, ValueError, TypeError, AttributeError) as e:
+        except _MISSING as e:
             verdict = f"(no verdict in this profile: its run lacks {e})"
         lines += ["", f"**The paper's claim**: {claim.text}", "", f"**Verdict**: {verdict}."]
     if profile == "smoke":

@@ -143,15 +143,6 @@ def load_images(
     return images, skipped
 
 
-def upload(pixels: torch.Tensor, device: torch.device | str) -> torch.Tensor:
-    """pixels (..., 3, H, W) on `device`. To a GPU the copy goes through pinned memory without waiting, so
-    the CPU can prepare the next images while the GPU still runs the network on the previous ones."""
-    device = torch.device(device)
-    if device.type != "cuda" or pixels.device.type == "cuda":
-        return pixels.to(device)
-    return pixels.pin_memory().to(device, non_blocking=True)
-
-
 def to_float(pixels: torch.Tensor) -> torch.Tensor:
     """uint8 (..., 3, H, W) -> float32 in [0, 1]."""
     return pixels.to(torch.float32, copy=True).div_(255.0)  # copy: never divide the caller's tensor

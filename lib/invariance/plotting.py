@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from matplotlib.ticker import MaxNLocator
 
-from . import files, paper, paths
+from . import bias, files, paper, paths
 from .datasets import class_names
 
 STYLE = {
@@ -311,13 +311,16 @@ def position_histograms(
     fig, axes = plt.subplots(2, len(panels), figsize=(3.9 * len(panels), 7.0), squeeze=False)
     # one colour scale for every histogram, so that a flatter spread looks flatter
     vmax = max(
-        np.histogram2d(t.cx, t.cy, bins=bins, range=[[0, 1], [0, 1]], density=True)[0].max()
-        for t in panels.values()
-        if len(t) >= 200
+        (
+            np.histogram2d(t.cx, t.cy, bins=bins, range=[[0, 1], [0, 1]], density=True)[0].max()
+            for t in panels.values()
+            if len(t) >= 200
+        ),
+        default=None,  # no histogram panel: points only
     )
     for i, (name, t) in enumerate(panels.items()):
         ax = axes[0, i]
-        central = float((((t.cx - 0.5).abs() < 1 / 6) & ((t.cy - 0.5).abs() < 1 / 6)).mean())
+        central = bias.centre_concentration(t)["central_third"]
         note = f"\n{central:.0%} of centres in the central ninth (uniform: 11%)"
         note += f"\n{left_crop[name]}" if left_crop and name in left_crop else ""
         if len(t) < 200:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import inpaint, transforms
-from .images import SourceImage, to_float, upload
+from .images import SourceImage, to_float
 from .models import LoadedModel
 
 BACKGROUNDS = ("black", "mean", "inpaint")
@@ -90,7 +90,7 @@ class Translation:
         return f"translation-{self.path}-{self.background}"
 
     def source(self, img: SourceImage, canvas: int, device: torch.device | str) -> torch.Tensor:
-        x = to_float(upload(img.pixels, device))
+        x = to_float(transforms.upload(img.pixels, device))
         if self.shape == "square":
             x = transforms.center_square(x)
         return transforms.resize_shorter(x, scaled(self.side, canvas))
@@ -139,7 +139,7 @@ class Scale:
     def make_frames(
         self, img: SourceImage, canvas: int, device, covered: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x = to_float(upload(img.pixels, device))
+        x = to_float(transforms.upload(img.pixels, device))
         base = scaled(self.side, canvas)
         largest = transforms.shorter_side_size(x.shape[-2], x.shape[-1], base + self.steps)
         start = _start(
@@ -212,7 +212,7 @@ class Crop:
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         if not self.shift_before_rescale and self.margin < self.steps:
             raise ValueError(f"margin {self.margin} < steps {self.steps}: windows would leave the crop")
-        x = to_float(upload(img.pixels, device))
+        x = to_float(transforms.upload(img.pixels, device))
         y0, x0, h, w = self.box(img)
         offsets = transforms.diagonal_positions((0, 0), self.steps)
         if self.shift_before_rescale:
@@ -272,7 +272,7 @@ def apply_background(
     if background in ("black", "none"):
         return frames
     if background == "mean":
-        fill = upload(torch.tensor(mean, dtype=frames.dtype).view(1, 3, 1, 1), frames.device)
+        fill = transforms.upload(torch.tensor(mean, dtype=frames.dtype).view(1, 3, 1, 1), frames.device)
         return torch.where(covered, frames, fill)
     if background == "inpaint":
         return inpaint.fill(frames, covered)
@@ -336,7 +336,8 @@ def center_crop_frames(model: LoadedModel, images: Sequence[SourceImage]) -> tor
     side = round(cfg.input_size / cfg.crop_pct)
     out = []
     for img in images:
-        x = transforms.resize_shorter(to_float(upload(img.pixels, model.device)), side, cfg.interpolation)
+        x = to_float(transforms.upload(img.pixels, model.device))
+        x = transforms.resize_shorter(x, side, cfg.interpolation)
         y0, x0 = (x.shape[1] - cfg.input_size) // 2, (x.shape[2] - cfg.input_size) // 2
         out.append(x[:, y0 : y0 + cfg.input_size, x0 : x0 + cfg.input_size])
     return torch.stack(out)

@@ -19,6 +19,15 @@ import torch
 import torch.nn.functional as F
 
 
+def upload(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
+    """tensor on `device`. To a GPU the copy goes through pinned memory without waiting (a plain copy would
+    wait for the queued work), so the CPU can prepare the next images while the GPU runs the network."""
+    device = torch.device(device)
+    if device.type != "cuda" or tensor.device.type == "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 def shorter_side_size(height: int, width: int, side: int) -> tuple[int, int]:
     """(h, w) with min(h, w) == side and the aspect ratio kept (rounded)."""
     if height <= width:
@@ -79,8 +88,7 @@ def paste(
         return frames, None
     # covered in a few whole-batch operations (on a GPU, one kernel per frame would cost more than the copy)
     grid = torch.arange(canvas, device=objects.device)
-    if objects.device.type == "cuda":  # through pinned memory: a plain copy would wait for the queued work
-        pos = pos.pin_memory().to(objects.device, non_blocking=True)
+    pos = upload(pos, objects.device)
     rows = (grid >= pos[:, 0:1]) & (grid < pos[:, 0:1] + h)  # (B, N)
     cols = (grid >= pos[:, 1:2]) & (grid < pos[:, 1:2] + w)
     return frames, (rows[:, :, None] & cols[:, None, :])[:, None]
