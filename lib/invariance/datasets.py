@@ -27,6 +27,7 @@ from .images import SourceImage, load_images
 
 SAMPLE_NAME = "imagenet-sample"
 BOXES_NAME = "ilsvrc2012-val-boxes"
+VAL227_NAME = "ilsvrc2012-val-227"  # 1,300 real val photos squashed to 227x227 (their README)
 # Public sources, pinned to the commits the shared copy came from (see ../shared/data/README.md).
 SAMPLE_URL = (
     "https://github.com/EliSchwartz/imagenet-sample-images/archive/"
@@ -35,6 +36,9 @@ SAMPLE_URL = (
 BOXES_URL = (
     "https://raw.githubusercontent.com/clovaai/wsolevaluation/"
     "96f4b88679af41f005824661f47e6fe3628af2aa/metadata/ILSVRC/test/"
+)
+VAL227_URL = (
+    "https://raw.githubusercontent.com/VeriSilicon/acuity-dataset/aded2e9/ILSVRC2012_VAL_SET/"
 )
 BOXES_FILES = ("localization.txt", "image_sizes.txt", "class_labels.txt")
 # Every download is checked against these. The box files are fetched as they are; GitHub builds the sample's
@@ -46,6 +50,8 @@ BOXES_SHA256 = {
     "class_labels.txt": "a226044e3e00900291053ecb8e68640385a196c5521c793d242df9e084e898b6",
 }
 SAMPLE_CONTENT_SHA256 = "0ab125d014a2e788979320d1858749f7181626ab3aeda1348a6a5a82704061ca"
+# `sha256sum images/*.JPEG | sha256sum` in the val-227 folder (the digest its README states): sha256sum_digest
+VAL227_CONTENT_SHA256 = "209524a7ce00d83bba3db75a5933fb6175319b3c02a429c7a790f7932f8f4d9d"
 
 _SAMPLE_FILE = re.compile(r"^(n\d{8})_.+\.jpe?g$", re.IGNORECASE)
 _VAL_FILE = re.compile(r"^ILSVRC2012_val_\d{8}\.jpe?g$", re.IGNORECASE)
@@ -197,6 +203,20 @@ def load_val(folder: str | Path, n: int, seed: int = 0) -> list[SourceImage]:
     return images
 
 
+def val227_entries(root: Path | None = None) -> list[Entry]:
+    """The 1,300 squashed val photos: images/ILSVRC2012_val_*.JPEG, labels from labels.txt, sorted by id."""
+    root = Path(root) if root else paths.find_data(VAL227_NAME)
+    return val_entries(root / "images", root / "labels.txt")
+
+
+def load_val227(n: int | None = None, seed: int = 0) -> list[SourceImage]:
+    """Decode n seeded images of the squashed val set (all 1,300 when n is None)."""
+    root = paths.find_data(VAL227_NAME)
+    chosen = manifest(VAL227_NAME, val227_entries(root), root, n, seed)
+    images, _ = load_images((e.id, e.path, e.label) for e in chosen)
+    return images
+
+
 def sample_image(id_prefix: str) -> SourceImage:
     """One sample image by id or wnid prefix, e.g. 'n02104029' (kuvasz)."""
     root = paths.find_data(SAMPLE_NAME)
@@ -281,4 +301,50 @@ def fetch_boxes(
     target = dest / BOXES_NAME
     for name in BOXES_FILES:
         download(base_url + name, target / name, sha256[name] if sha256 else None)
+    return target
+
+
+def sha256sum_digest(folder: Path, prefix: str = "images/") -> str:
+    """What `sha256sum <prefix>* | sha256sum` prints for the files of folder (names sorted), i.e. the
+    SHA-256 of the lines "<sha256>  <prefix><name>"."""
+    h = hashlib.sha256()
+    for p in sorted(folder.iterdir(), key=lambda p: p.name):
+        h.update(f"{paths.file_sha256(p)}  {prefix}{p.name}\n".encode())
+    return h.hexdigest()
+
+
+def fetch_val227(
+    dest: Path | None = None, base_url: str = VAL227_URL, content_sha256: str | None = VAL227_CONTENT_SHA256
+) -> Path:
+    """Download the 1,300 squashed val photos into dest/ilsvrc2012-val-227 (images/, labels.txt): the
+    source's `dataset.txt` (lines `./data/<file>, <index>`) names the files, each fetched from `data/`;
+    written only once the images' digest matches content_sha256 (None: unchecked, for your own source)."""
+    dest = Path(dest) if dest else paths.data_dir()
+    target = dest / VAL227_NAME
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest) as tmpdir:
+        staging = Path(tmpdir) / VAL227_NAME
+        listing = download(base_url + "dataset.txt", Path(tmpdir) / "dataset.txt").read_text()
+        labels = []
+        for line in listing.splitlines():
+            name, _, idx = line.strip().partition(",")
+            name = Path(name.strip()).name
+            if not _VAL_FILE.match(name) or not idx.strip().isdigit():
+                if line.strip():
+                    raise ValueError(f"{base_url}dataset.txt: unexpected line {line!r}")
+                continue
+            download(base_url + "data/" + name, staging / "images" / name)
+            labels.append(f"{name},{int(idx)}\n")
+        if not labels:
+            raise ValueError(f"{base_url}dataset.txt names no ILSVRC2012_val_*.JPEG files")
+        got = sha256sum_digest(staging / "images")
+        if content_sha256 is not None and got != content_sha256:
+            raise ChecksumError(
+                f"The {len(labels)} images from {base_url} are not the recorded set (digest {got}, "
+                f"expected {content_sha256}); nothing was written."
+            )
+        files.atomic_write_text(staging / "labels.txt", "".join(labels))
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.move(str(staging), target)
     return target

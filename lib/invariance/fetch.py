@@ -14,6 +14,7 @@ from . import cifar, datasets, paths, video
 DATA_SETS = (
     (datasets.SAMPLE_NAME, partial(paths.find_data, datasets.SAMPLE_NAME), datasets.fetch_sample),
     (datasets.BOXES_NAME, partial(paths.find_data, datasets.BOXES_NAME), datasets.fetch_boxes),
+    (datasets.VAL227_NAME, partial(paths.find_data, datasets.VAL227_NAME), datasets.fetch_val227),
     ("cifar10", cifar.locate, cifar.fetch),
     (video.VIDEO_NAME, partial(paths.find_data, video.VIDEO_NAME), video.fetch_clips),
 )

@@ -150,6 +150,74 @@ def per_image(table: pd.DataFrame, metric: str = "p_top1_change") -> pd.Series:
     return PAIR_METRICS[metric](table).groupby(table.image_id).mean()
 
 
+def by_quantile(
+    table: pd.DataFrame,
+    per_image_value: pd.Series,
+    bins: int,
+    metrics: Sequence[str] = ("p_top1_change", "mac", "accuracy"),
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Pair metrics per quantile bin of a per-image value (index image_id), 95% CIs over images.
+
+    Bins are equal-count ranges of the value over the images that have one (bin 0 = lowest); an image
+    with no value is left out. One row per bin: bin, from, to, images, then each metric with _low/_high."""
+    value = per_image_value.dropna()
+    edges = value.quantile(np.linspace(0, 1, bins + 1)).to_numpy()
+    image_bin = pd.Series(np.clip(np.searchsorted(edges, value, side="right") - 1, 0, bins - 1), value.index)
+    t = table[table.image_id.isin(image_bin.index)]
+    t = t.assign(bin=t.image_id.map(image_bin))
+    rows = []
+    for b, part in t.groupby("bin"):
+        row = {"bin": int(b), "from": edges[b], "to": edges[b + 1], "images": part.image_id.nunique()}
+        for name in metrics:
+            v = PAIR_METRICS[name](part)
+            ok = v.notna()
+            mean, lo, hi = bootstrap_ci(v[ok], part.image_id[ok], n_boot=n_boot, seed=seed)
+            row.update({name: mean, f"{name}_low": lo, f"{name}_high": hi})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _rank_corr(x: np.ndarray, y: np.ndarray, control: np.ndarray | None) -> float:
+    """Spearman correlation of x and y (average ranks for ties); with control, the partial one: the
+    correlation of the ranks of x and y after a least-squares fit on the ranks of control is removed."""
+    rx, ry = pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy()
+    if control is not None:
+        design = np.stack([np.ones(len(x)), pd.Series(control).rank().to_numpy()], axis=1)
+        rx = rx - design @ np.linalg.lstsq(design, rx, rcond=None)[0]
+        ry = ry - design @ np.linalg.lstsq(design, ry, rcond=None)[0]
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def spearman_ci(
+    x: pd.Series,
+    y: pd.Series,
+    control: pd.Series | None = None,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Spearman rank correlation of two per-item series (joined on their index; with control, the partial
+    correlation given a third) and its percentile bootstrap CI over items. Returns (rho, low, high)."""
+    parts = [x.rename("x"), y.rename("y")] + ([control.rename("c")] if control is not None else [])
+    joined = pd.concat(parts, axis=1, join="inner").dropna()
+    xs, ys = joined.x.to_numpy(), joined.y.to_numpy()
+    cs = joined.c.to_numpy() if control is not None else None
+    rho = _rank_corr(xs, ys, cs)
+    rng = np.random.default_rng(seed)
+    boot = np.empty(n_boot)
+    for i in range(n_boot):
+        idx = rng.integers(0, len(joined), len(joined))
+        boot[i] = _rank_corr(xs[idx], ys[idx], None if cs is None else cs[idx])
+    alpha = (1 - level) / 2
+    low, high = np.nanquantile(boot, [alpha, 1 - alpha])
+    return rho, float(low), float(high)
+
+
 def summarize(table: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """One row per metric: value, CI low/high (95%, bootstrap over images), pairs, images.
 

@@ -231,6 +231,44 @@ class Crop:
 
 
 @dataclass(frozen=True)
+class Zoom:
+    """One-pixel growth of a whole photo, no embedding (its natural framing): frame k is the photo with its
+    shorter side rescaled to N + margin + 2k and the central N x N window, so the view closes in by one
+    pixel at every edge per frame and an object filling a share a of the width grows by about 2a pixels."""
+
+    margin: int = 10
+    steps: int = 8
+    interpolation: str = "bicubic"
+    seed: int = 0  # no random choice; kept so that every protocol takes a seed
+    background: str = "none"  # the photo covers the whole canvas
+
+    def __post_init__(self) -> None:
+        _positive(steps=self.steps, seed=self.seed)
+        if not isinstance(self.margin, int) or self.margin < 0 or self.margin % 2:
+            raise ValueError(f"margin must be an even integer >= 0 (centred windows), not {self.margin!r}")
+        if self.interpolation not in ("bilinear", "bicubic"):
+            raise ValueError(f"interpolation must be 'bilinear' or 'bicubic', not {self.interpolation!r}")
+
+    @property
+    def name(self) -> str:
+        return "zoom"
+
+    def make_frames(
+        self, img: SourceImage, canvas: int, device, covered: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x = to_float(transforms.upload(img.pixels, device))
+        frames = []
+        for k in range(self.steps + 1):
+            big = transforms.resize_shorter(x, canvas + self.margin + 2 * k, self.interpolation)
+            y0, x0 = (big.shape[-2] - canvas) // 2, (big.shape[-1] - canvas) // 2
+            frames.append(big[:, y0 : y0 + canvas, x0 : x0 + canvas])
+        out = torch.stack(frames).contiguous(memory_format=torch.channels_last)
+        if not covered:
+            return out, None
+        return out, torch.ones(out.shape[0], 1, canvas, canvas, dtype=torch.bool, device=out.device)
+
+
+@dataclass(frozen=True)
 class GridTranslation(Translation):
     """A square embedding whose first frame sits in cell (row, col) of a grid x grid lattice spanning the
     free room of the canvas (0 = top/left edge, grid - 1 = bottom/right edge), moved `steps` diagonal
@@ -261,7 +299,7 @@ class GridTranslation(Translation):
         return transforms.diagonal_positions(start, self.steps)
 
 
-Protocol = Translation | Scale | Crop
+Protocol = Translation | Scale | Crop | Zoom
 
 
 def apply_background(
@@ -300,7 +338,7 @@ def build_frames(
 def check_fits(protocol: Protocol, canvas: int) -> None:
     """Raise ValueError when a protocol's frames would leave an N x N canvas (frames partly or wholly off
     the canvas would be measured as if they were one-pixel changes)."""
-    if isinstance(protocol, Crop):
+    if isinstance(protocol, Crop | Zoom):
         return
     side = scaled(protocol.side, canvas)
     if isinstance(protocol, Translation) and protocol.path != "diagonal":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -79,26 +78,9 @@ def frame_typicality(
 
 def by_typicality(pairs: pd.DataFrame, typ: pd.DataFrame, bins: int = 4, n_boot: int = 1000) -> pd.DataFrame:
     """P(top-1 change), MAC and accuracy per typicality quantile bin (of images), 95% CIs over images."""
-    t = pairs.merge(typ, on="image_id", validate="many_to_one")
     per_image = typ.set_index("image_id").typicality
-    edges = per_image.quantile(np.linspace(0, 1, bins + 1)).to_numpy()
-    image_bin = pd.Series(
-        np.clip(np.searchsorted(edges, per_image, side="right") - 1, 0, bins - 1), index=per_image.index
-    )
-    t["bin"] = t.image_id.map(image_bin)
-    rows = []
-    for b, part in t.groupby("bin"):
-        row = {
-            "bin": int(b),
-            "typicality_from": edges[b],
-            "typicality_to": edges[b + 1],
-            "images": part.image_id.nunique(),
-        }
-        for name in ("p_top1_change", "mac", "accuracy"):
-            v, lo, hi = metrics.bootstrap_ci(metrics.PAIR_METRICS[name](part), part.image_id, n_boot=n_boot)
-            row.update({name: v, f"{name}_low": lo, f"{name}_high": hi})
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("bin")
+    table = metrics.by_quantile(pairs, per_image, bins, n_boot=n_boot)
+    return table.rename(columns={"from": "typicality_from", "to": "typicality_to"}).set_index("bin")
 
 
 def rank_correlation(pairs: pd.DataFrame, typ: pd.DataFrame) -> float:
