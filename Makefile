@@ -36,7 +36,7 @@ lab-check: $(STAMP)  ## run notebook 04 in JupyterLab in headless Chromium, chan
 	$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install --quiet playwright==1.65.2
 	$(PY) tools/lab_check.py
 
-data: $(STAMP)  ## download the ImageNet sample, val boxes, CIFAR-10 and video clips into data/ where missing
+data: $(STAMP)  ## download the ImageNet sample, val boxes, val-227 photos, CIFAR-10 and video clips into data/ where missing
 	$(PY) -m invariance.fetch fetch
 
 bench: $(STAMP)  ## print the speed benchmark (runner vs forward vs naive)

@@ -149,3 +149,35 @@ def test_concurrent_manifest_writes_do_not_collide(sample_entries, tmp_path, mon
     for t in threads:
         t.join()
     assert not errors and len(datasets.read_manifest(tmp_path / "m.csv", root)) == 5
+
+
+def test_val227_is_found_labelled_and_matches_its_recorded_digest():
+    root = paths.find_data(datasets.VAL227_NAME)
+    entries = datasets.val227_entries()
+    assert len(entries) == 1300 and entries[0].id == "ILSVRC2012_val_00000347" and entries[0].label == 472
+    assert datasets.sha256sum_digest(root / "images") == datasets.VAL227_CONTENT_SHA256
+    # the labels agree with the val boxes' class labels (the public source of truth)
+    boxes = paths.find_data(datasets.BOXES_NAME) / "class_labels.txt"
+    truth = {line.split(",")[0].split("/")[-1]: int(line.split(",")[1]) for line in boxes.read_text().split()}
+    assert all(truth[e.path.name] == e.label for e in entries)
+
+
+def test_fetch_val227_from_a_file_url(tmp_path):
+    src = tmp_path / "src"
+    names = ["ILSVRC2012_val_00000001.JPEG", "ILSVRC2012_val_00000002.JPEG"]
+    for i, name in enumerate(names):
+        _jpeg(src / "data" / name, color=(i, i, i))
+    (src / "dataset.txt").write_text(f"./data/{names[0]}, 65\n./data/{names[1]}, 970\n")
+    dest = tmp_path / "data"
+    with pytest.raises(datasets.ChecksumError, match="not the recorded set"):
+        datasets.fetch_val227(dest, base_url=src.as_uri() + "/")  # checked against the real set's digest
+    assert not (dest / datasets.VAL227_NAME).exists()
+    digest = datasets.sha256sum_digest(src / "data")
+    out = datasets.fetch_val227(dest, base_url=src.as_uri() + "/", content_sha256=digest)
+    assert (out / "labels.txt").read_text() == f"{names[0]},65\n{names[1]},970\n"
+    assert [(e.id, e.label) for e in datasets.val227_entries(out)] == [
+        (n[:-5], lab) for n, lab in zip(names, (65, 970), strict=True)
+    ]
+    (src / "dataset.txt").write_text("not a listing\n")
+    with pytest.raises(ValueError, match="unexpected line"):
+        datasets.fetch_val227(tmp_path / "other", base_url=src.as_uri() + "/", content_sha256=None)

@@ -203,3 +203,25 @@ def test_geometry_gives_each_network_its_canvas_and_object_side():
         "net240": "240 px canvas, object 107 px square",
         "net299": "299 px canvas, object 133 px square",
     }
+
+
+def test_zoom_frames_are_centred_windows_of_growing_rescales():
+    img = image(50, 50)
+    p = protocols.Zoom(steps=3, margin=4)
+    frames, covered = p.make_frames(img, 32, "cpu")
+    assert frames.shape == (4, 3, 32, 32) and covered.all()
+    x = to_float(img.pixels)[None]
+    for k in range(4):  # the slow way: one explicit rescale to 36 + 2k px, then the centred window
+        side = 32 + 4 + 2 * k
+        big = torch.nn.functional.interpolate(x, size=(side, side), mode="bicubic", antialias=True)
+        off = (side - 32) // 2
+        assert off == 2 + k  # one more pixel cut at every edge per frame
+        assert torch.allclose(frames[k], big[0, :, off : off + 32, off : off + 32].clamp(0, 1), atol=1e-6)
+    # a left-right symmetric photo gives left-right symmetric frames: the windows are centred
+    sym = SourceImage("sym", 3, torch.cat([img.pixels[:, :, :25], img.pixels[:, :, :25].flip(-1)], dim=-1))
+    f, _ = protocols.Zoom(steps=2).make_frames(sym, 32, "cpu", covered=False)
+    assert torch.allclose(f, f.flip(-1), atol=1e-5)
+    with np.testing.assert_raises(ValueError):
+        protocols.Zoom(margin=3)  # an odd margin cannot be centred
+    with np.testing.assert_raises(ValueError):
+        protocols.Zoom(steps=0)

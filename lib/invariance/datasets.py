@@ -37,9 +37,7 @@ BOXES_URL = (
     "https://raw.githubusercontent.com/clovaai/wsolevaluation/"
     "96f4b88679af41f005824661f47e6fe3628af2aa/metadata/ILSVRC/test/"
 )
-VAL227_URL = (
-    "https://raw.githubusercontent.com/VeriSilicon/acuity-dataset/aded2e9/ILSVRC2012_VAL_SET/"
-)
+VAL227_URL = "https://raw.githubusercontent.com/VeriSilicon/acuity-dataset/aded2e9/ILSVRC2012_VAL_SET/"
 BOXES_FILES = ("localization.txt", "image_sizes.txt", "class_labels.txt")
 # Every download is checked against these. The box files are fetched as they are; GitHub builds the sample's
 # zip on request (its bytes are not promised to stay the same), so what is checked is its content: the

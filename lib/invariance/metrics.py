@@ -183,11 +183,13 @@ def _rank_corr(x: np.ndarray, y: np.ndarray, control: np.ndarray | None) -> floa
     """Spearman correlation of x and y (average ranks for ties); with control, the partial one: the
     correlation of the ranks of x and y after a least-squares fit on the ranks of control is removed."""
     rx, ry = pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy()
+    if rx.std() == 0 or ry.std() == 0:  # a constant has no rank order (its residuals would be float noise)
+        return float("nan")
     if control is not None:
         design = np.stack([np.ones(len(x)), pd.Series(control).rank().to_numpy()], axis=1)
         rx = rx - design @ np.linalg.lstsq(design, rx, rcond=None)[0]
         ry = ry - design @ np.linalg.lstsq(design, ry, rcond=None)[0]
-    if rx.std() == 0 or ry.std() == 0:
+    if rx.std() < 1e-9 or ry.std() < 1e-9:  # all explained by the control
         return float("nan")
     return float(np.corrcoef(rx, ry)[0, 1])
 

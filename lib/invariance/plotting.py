@@ -748,6 +748,107 @@ def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def depth_controls(table: pd.DataFrame, titles: dict[str, str], verdicts: dict[str, str]) -> plt.Figure:
+    """One panel per depth comparison (depth.depth_table): P(top-1 change) per one-pixel step per network
+    (shallowest first) with 95% CIs over images, the accuracy of the frames written above each bar, and the
+    comparison's verdict on "deeper is less invariant" in its title."""
+    use_style()
+    names = list(dict.fromkeys(table.comparison))
+    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 3.6), sharey=True, squeeze=False)
+    top = float(table.ci_high.max())
+    for ax, name in zip(axes[0], names, strict=True):
+        t = table[table.comparison == name].reset_index(drop=True)
+        x = np.arange(len(t))
+        ax.bar(x, t.p_top1_change, color=[f"C{i}" for i in x], alpha=0.8)
+        ci_whiskers(ax, x, t.rename(columns={"p_top1_change": "value"}))
+        for i, r in t.iterrows():
+            ax.text(i, r.ci_high + 0.02 * top, f"acc {r.accuracy:.2f}", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(x, [m.replace("lite", "Lite") for m in t.model])
+        images = ", ".join(str(n) for n in dict.fromkeys(t.images))
+        ax.set_title(
+            f"{titles.get(name, name)}\n({images} images)\ndeeper less invariant? {verdicts[name]}",
+            fontsize=8.5,
+        )
+    axes[0, 0].set_ylabel("P(top-1 change) per one-pixel step")
+    axes[0, 0].set_ylim(0, top * 1.15)
+    fig.tight_layout()
+    return fig
+
+
+FRAMING_PROTOCOLS = {"crop": "one-pixel shift of the view (crop protocol)", "zoom": "one-pixel zoom"}
+
+
+def _tick(fmt: str, x: float) -> str:
+    text = fmt.format(x)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0"
+
+
+def real_framing(summary: pd.DataFrame, corr: pd.DataFrame, stratifiers: dict[str, str]) -> plt.Figure:
+    """Real photos at their natural framing: P(top-1 change) per quantile bin of each stratifier (columns)
+    for each protocol (rows), then accuracy (last row, first protocol's frames); one colour per network,
+    95% CIs over photos; each legend gives the network's Spearman rho (photo's P(change) vs the stratifier)
+    with its CI. summary: framing.framing_summary; corr: framing.correlations."""
+    use_style()
+    protocols = list(dict.fromkeys(summary.protocol))
+    rows = [(p, "p_top1_change") for p in protocols] + [(protocols[0], "accuracy")]
+    fig, axes = plt.subplots(len(rows), len(stratifiers), figsize=(4.1 * len(stratifiers), 2.9 * len(rows)))
+    axes = np.atleast_2d(axes)
+    models = list(dict.fromkeys(summary.model))
+    width = 0.12
+    for r, (protocol, metric) in enumerate(rows):
+        for c, column in enumerate(stratifiers):
+            ax = axes[r, c]
+            for i, model in enumerate(models):
+                t = summary[(summary.model == model) & (summary.protocol == protocol)]
+                t = t[t.stratifier == column].sort_values("bin")
+                x = t.bin + (i - (len(models) - 1) / 2) * width
+                err = [t[metric] - t[f"{metric}_low"], t[f"{metric}_high"] - t[metric]]
+                name = model.replace("lite", "EfficientNet-Lite") if model.startswith("lite") else model
+                if metric == "p_top1_change":
+                    k = corr[
+                        (corr.model == model) & (corr.protocol == protocol) & (corr.stratifier == column)
+                    ]
+                    k = k.iloc[0]
+                    name += f": rho {k.rho:+.2f} [{k.low:+.2f}, {k.high:+.2f}]"
+                ax.errorbar(x, t[metric], yerr=err, fmt="o-", ms=3, capsize=2, color=f"C{i}", label=name)
+            ticks = summary[(summary.stratifier == column)].drop_duplicates("bin").sort_values("bin")
+            fmt = "{:.2f}" if column == "area" else "{:.1f}"
+            ax.set_xticks(
+                ticks.bin,
+                [
+                    f"Q{b + 1}\n{_tick(fmt, lo)} to {_tick(fmt, hi)}"
+                    for b, lo, hi in zip(ticks.bin, ticks["from"], ticks["to"], strict=True)
+                ],
+                fontsize=7,
+            )
+            ax.set_ylabel(label(metric) if metric != "accuracy" else "accuracy (frames)")
+            if metric == "p_top1_change":  # one scale per row, headroom for the legend above the data
+                row = summary[summary.protocol == protocol]
+                ax.set_ylim(0, 1.55 * float(row[f"{metric}_high"].max()))
+                ax.legend(fontsize=6.5, loc="upper right", title="Spearman over photos", title_fontsize=6.5)
+            if r == 0:
+                ax.set_title(stratifiers[column], fontsize=9)
+            if c == 0:
+                what = FRAMING_PROTOCOLS.get(protocol, protocol)
+                what = what if metric == "p_top1_change" else f"accuracy ({protocol} frames)"
+                ax.annotate(
+                    what,
+                    xy=(-0.26, 0.5),
+                    xycoords="axes fraction",
+                    rotation=90,
+                    ha="center",
+                    va="center",
+                    fontsize=9,
+                    fontweight="bold",
+                )
+            if r == len(rows) - 1:
+                ax.set_xlabel(
+                    "quartile of photos (bin range)" if ticks.bin.nunique() == 4 else "bin of photos"
+                )
+    fig.tight_layout()
+    return fig
+
+
 def remedies_setup(
     examples: torch.Tensor, offsets: list[int], samples: dict[str, torch.Tensor], logs: pd.DataFrame
 ) -> plt.Figure:

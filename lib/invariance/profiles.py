@@ -31,6 +31,16 @@ _BASE: dict[str, dict[str, Any]] = {
     },
 }
 
+# Real photos at their natural framing (framing.py): how many (None: all 1,300 of val-227; the paper
+# profile: of the user's val folder) and one-pixel steps per photo. Notebooks 03 (depth on real photos) and
+# 08 (typicality) share them, so their runs share the cache.
+_FRAMING: dict[str, dict[str, Any]] = {
+    "smoke": {"framing_images": 8, "framing_steps": 2},
+    "default": {"framing_images": None, "framing_steps": 4},
+    "paper": {"framing_images": 5000, "framing_steps": 4},
+}
+_DRY_FRAMING: dict[str, Any] = {"framing_images": 4, "framing_steps": 1}
+
 # Per notebook and profile: the values that differ from _BASE. Image counts in `default` are chosen so
 # that `make figures` takes about half an hour on a 2-core CPU from an empty cache (see README, "Profiles
 # and budgets": 32.6 min measured for all nine, 15 of them in the remedies training of notebook 09).
@@ -66,10 +76,11 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "02_protocols": {"smoke": {}, "default": {}, "paper": {"models": ("inception_resnet_v2",)}},
+    # depth_pixels: the object's side in px on every canvas for the size-matched depth comparison
     "03_jaggedness_maps": {
-        "smoke": {"n_images": 3, "span": 6},
-        "default": {"n_images": 64, "span": 48},
-        "paper": {"n_images": 200, "span": None},
+        "smoke": {"n_images": 3, "span": 6, "depth_pixels": 100, **_FRAMING["smoke"]},
+        "default": {"n_images": 64, "span": 48, "depth_pixels": 100, **_FRAMING["default"]},
+        "paper": {"n_images": 200, "span": None, "depth_pixels": 100, **_FRAMING["paper"]},
     },
     "04_protocol_table": {
         "smoke": {"n_images": 2, "steps": 2},
@@ -136,10 +147,31 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
             "shifts": tuple(range(0, 65)),
         },
     },
+    # framing_*: the main test on real framing (framing.py), quantile bins of photos.
     "08_typicality": {
-        "smoke": {"n_images": 4, "n_reference": 20, "bins": 2, "steps": 2},
-        "default": {"n_images": 100, "n_reference": None, "bins": 4, "steps": 8},
-        "paper": {"n_reference": None, "bins": 5, "steps": 8},
+        "smoke": {
+            "n_images": 4,
+            "n_reference": 20,
+            "bins": 2,
+            "steps": 2,
+            **_FRAMING["smoke"],
+            "framing_bins": 2,
+        },
+        "default": {
+            "n_images": 100,
+            "n_reference": None,
+            "bins": 4,
+            "steps": 8,
+            **_FRAMING["default"],
+            "framing_bins": 4,
+        },
+        "paper": {
+            "n_reference": None,
+            "bins": 5,
+            "steps": 8,
+            **_FRAMING["paper"],
+            "framing_bins": 5,
+        },
     },
     # models / n_images: the ImageNet part (resnet50 vs the antialiased resnetblur50), paper profile only
     # (no offline weights for either); smoke runs it on Lite0 and 2 images to keep the code path tested.
@@ -188,7 +220,7 @@ _DRY_COMMON: dict[str, Any] = {"pretrained": False, "device": "cpu", "batch_size
 _DRY_RUN: dict[str, dict[str, Any]] = {
     "01_jagged_examples": {"n_images": 2, "span": 2, "size_steps": 2, "clip_frames": 3},
     "02_protocols": {},
-    "03_jaggedness_maps": {"n_images": 2, "span": 2},
+    "03_jaggedness_maps": {"n_images": 2, "span": 2, **_DRY_FRAMING},
     "04_protocol_table": {"n_images": 2, "steps": 1},
     "05_crop_rescale_sweep": {
         "n_images": 2,
@@ -203,7 +235,14 @@ _DRY_RUN: dict[str, dict[str, Any]] = {
         "periodicity_images": 1,
         "shifts": (0, 1, 2, 32, 33),
     },
-    "08_typicality": {"n_images": 4, "n_reference": 20, "bins": 2, "steps": 1},
+    "08_typicality": {
+        "n_images": 4,
+        "n_reference": 20,
+        "bins": 2,
+        "steps": 1,
+        **_DRY_FRAMING,
+        "framing_bins": 2,
+    },
     "09_remedies": {
         "n_images": 2,
         "steps": 1,
@@ -247,13 +286,17 @@ class Settings:
     def untrained(self) -> bool:
         return not self.pretrained
 
-    def describe(self, n_images: int | None = None, models: Sequence[str] | None = None) -> str:
+    def describe(
+        self, n_images: int | None = None, models: Sequence[str] | None = None, data: str | None = None
+    ) -> str:
         """Footer text for figures: profile, networks, image count, and 'untrained' where it applies.
 
-        models: the networks the figure actually plots (labels), when not all of the settings' models."""
+        models: the networks the figure actually plots (labels), when not all of the settings' models;
+        data: what the images are, when not the profile's images (the sample, or the val folder)."""
         nets = ", ".join(self.models if models is None else models)
         nets += " (UNTRAINED, random weights)" if self.untrained else ""
-        data = f"ImageNet val ({self.val_dir})" if self.val_dir else "ImageNet sample"
+        if data is None:
+            data = f"ImageNet val ({self.val_dir})" if self.val_dir else "ImageNet sample"
         count = n_images if n_images is not None else self.n_images
         profile = f"{self.profile} (dry run)" if self.profile == "paper" and dry_run() else self.profile
         return f"profile {profile} | {nets} | {count} images of {data}"
