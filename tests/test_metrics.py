@@ -133,3 +133,41 @@ def test_consistency_summary_averages_per_image_consistency():
     assert row["metric"] == "consistency" and row["images"] == 2
     assert row["value"] == pytest.approx((1 / 3 + 1) / 2)
     assert row["ci_low"] <= row["value"] <= row["ci_high"]
+
+
+def _acc_table(seed_values: dict[int, float], images: int = 50) -> pd.DataFrame:
+    """Pair rows whose accuracy is 1 or 0 by seed: seed -> share of images answered correctly."""
+    rows = []
+    for s, share in seed_values.items():
+        for i in range(images):
+            right = i < round(share * images)
+            rows.append({"seed": s, "image_id": f"i{i}", "label": 1, "top1_a": 1 if right else 0})
+    return pd.DataFrame(rows)
+
+
+def test_seed_image_ci_holds_training_noise():
+    # two trainings that disagree completely (seed 0 always wrong, seed 1 always right): over images alone
+    # the CI would be a point at 0.5; drawing seeds too, it spans both trainings
+    t = _acc_table({0: 0.0, 1: 1.0})
+    v = metrics.PAIR_METRICS["accuracy"](t)
+    assert metrics.bootstrap_ci(v, t.image_id, n_boot=500)[1:] == pytest.approx((0.5, 0.5))
+    assert metrics.seed_image_ci(v, t.seed, t.image_id, n_boot=500) == pytest.approx((0.5, 0.0, 1.0))
+    # one seed: the image bootstrap, same mean and (up to its own draws) the same interval
+    one = _acc_table({0: 0.4}, images=200)
+    w = metrics.PAIR_METRICS["accuracy"](one)
+    mean, lo, hi = metrics.seed_image_ci(w, one.seed, one.image_id, n_boot=2000)
+    ref = metrics.bootstrap_ci(w, one.image_id, n_boot=2000)
+    assert (
+        mean == pytest.approx(0.4)
+        and lo == pytest.approx(ref[1], abs=0.02)
+        and hi == pytest.approx(ref[2], abs=0.02)
+    )
+
+
+def test_difference_ci_judges_variants_with_their_seeds():
+    good, bad = _acc_table({0: 1.0, 1: 1.0, 2: 1.0}), _acc_table({0: 0.0, 1: 0.0, 2: 0.0})
+    assert metrics.difference_ci(good, bad, "accuracy", n_boot=300) == pytest.approx((1.0, 1.0, 1.0))
+    # the same mean but one seed off: the difference's CI must cover 0 (a retraining could flip it)
+    a, b = _acc_table({0: 0.5, 1: 0.5, 2: 0.5}), _acc_table({0: 0.2, 1: 0.5, 2: 0.8})
+    d, lo, hi = metrics.difference_ci(a, b, "accuracy", n_boot=1000)
+    assert d == pytest.approx(0.0) and lo < -0.1 and hi > 0.1

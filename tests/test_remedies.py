@@ -124,3 +124,38 @@ def test_size_pairs_resize_the_objects_and_stay_near_the_centre():
     assert (table.p_top1_change == 0).all()
     with pytest.raises(ValueError, match="do not fit"):
         remedies.size_pairs(run, white_objects(1), sizes=[62], steps=4)
+
+
+def test_comparisons_flag_only_differences_that_hold_across_seeds():
+    def variant(name: str, centre: dict[int, bool], edge: bool) -> pd.DataFrame:
+        """20 images: a top-1 change at the centre for the seeds marked True, at the edge as given."""
+        rows = []
+        for seed, changed in centre.items():
+            for i in range(20):
+                for where, c in (("centre", changed), ("edge", edge)):
+                    rows.append(
+                        {
+                            "variant": name,
+                            "seed": seed,
+                            "image_id": i,
+                            "zone": where,
+                            "top1_a": 0,
+                            "top1_b": int(c),
+                        }
+                    )
+        return pd.DataFrame(rows)
+
+    pairs = pd.concat(
+        [
+            variant("photographer", {0: True, 1: True, 2: True}, edge=True),
+            variant("steady", {0: False, 1: False, 2: False}, edge=True),  # fewer changes with every seed
+            variant("flaky", {0: False, 1: True, 2: True}, edge=True),  # one seed disagrees
+        ]
+    )
+    c = remedies.comparisons(pairs, n_boot=500).set_index(["comparison", "zone"])
+    assert c.loc[("steady - photographer", "centre"), "difference"] == -1.0
+    assert c.loc[("steady - photographer", "centre"), "finding"]
+    assert not c.loc[("flaky - photographer", "centre"), "finding"]  # a retraining could flip it
+    assert c.loc[("steady: edge - centre", "both"), "difference"] == 1.0
+    assert c.loc[("steady: edge - centre", "both"), "finding"]
+    assert not c.loc[("photographer: edge - centre", "both"), "finding"]  # no gap at all

@@ -118,6 +118,74 @@ def bootstrap_ci(
     return float(v.mean()), float(low), float(high)
 
 
+def seed_image_ci(
+    values,
+    seeds,
+    images,
+    *,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Mean of values (N,) over pairs from several trained networks (seeds) and test images, with a
+    percentile CI from a crossed bootstrap: each replicate draws the seeds with replacement and,
+    independently, the images with replacement, so the interval holds training noise (seed to seed) as
+    well as the choice of test images (with one seed: a bootstrap over images). Returns (mean, low, high)."""
+    v = _np(values).astype(np.float64)
+    s_codes, _ = pd.factorize(pd.Series(_np(seeds)))
+    i_codes, _ = pd.factorize(pd.Series(_np(images)))
+    n_s, n_i = s_codes.max() + 1, i_codes.max() + 1
+    cell = s_codes * n_i + i_codes
+    sums = np.bincount(cell, weights=v, minlength=n_s * n_i).reshape(n_s, n_i)
+    counts = np.bincount(cell, minlength=n_s * n_i).reshape(n_s, n_i).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    ws = np.stack([np.bincount(d, minlength=n_s) for d in rng.integers(0, n_s, (n_boot, n_s))]).astype(float)
+    wi = np.stack([np.bincount(d, minlength=n_i) for d in rng.integers(0, n_i, (n_boot, n_i))]).astype(float)
+    boot = ((ws @ sums) * wi).sum(1) / ((ws @ counts) * wi).sum(1)
+    alpha = (1 - level) / 2
+    low, high = np.quantile(boot, [alpha, 1 - alpha])
+    return float(v.mean()), float(low), float(high)
+
+
+def difference_ci(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    metric: str,
+    *,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Difference of a pair metric between two sets of trained networks, mean(a) - mean(b), on the same
+    test images: pair tables with seed and image_id columns. Crossed bootstrap as in seed_image_ci, the
+    seeds of a and of b drawn independently (different trainings), the images drawn once for both (the
+    same test set). Returns (difference, low, high)."""
+    parts = []
+    for t in (a, b):
+        v = PAIR_METRICS[metric](t).to_numpy(np.float64)
+        parts.append((v, pd.factorize(t.seed)[0], t.image_id.to_numpy()))
+    ids = pd.Index(pd.unique(np.concatenate([p[2] for p in parts])))
+    n_i = len(ids)
+    rng = np.random.default_rng(seed)
+    wi = np.stack([np.bincount(d, minlength=n_i) for d in rng.integers(0, n_i, (n_boot, n_i))]).astype(float)
+    means, boots = [], []
+    for v, s_codes, image_ids in parts:
+        i_codes = ids.get_indexer(image_ids)
+        n_s = s_codes.max() + 1
+        cell = s_codes * n_i + i_codes
+        sums = np.bincount(cell, weights=v, minlength=n_s * n_i).reshape(n_s, n_i)
+        counts = np.bincount(cell, minlength=n_s * n_i).reshape(n_s, n_i).astype(np.float64)
+        ws = np.stack([np.bincount(d, minlength=n_s) for d in rng.integers(0, n_s, (n_boot, n_s))]).astype(
+            float
+        )
+        boots.append(((ws @ sums) * wi).sum(1) / ((ws @ counts) * wi).sum(1))
+        means.append(v.mean())
+    diff = boots[0] - boots[1]
+    alpha = (1 - level) / 2
+    low, high = np.quantile(diff, [alpha, 1 - alpha])
+    return float(means[0] - means[1]), float(low), float(high)
+
+
 def wilson_ci(hits: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
     """A share of n independent items and its Wilson score interval: (share, low, high). Unlike a bootstrap,
     it stays informative at 0 or n hits (0 of 1,000 gives [0, 0.0038])."""

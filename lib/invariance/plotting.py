@@ -872,7 +872,8 @@ def remedies_setup(
         ax.hist2d(
             off[:, 1].numpy(), off[:, 0].numpy(), bins=top_offset, range=[[0, top_offset]] * 2, cmap="magma"
         )
-        ax.set(title=f"training offsets:\n{kind}", xlabel="column (top-left corner)", aspect="equal")
+        shown = {"gaussian": "photographer (Gaussian)", "uniform": "uniform (augmentation)"}.get(kind, kind)
+        ax.set(title=f"training offsets:\n{shown}", xlabel="column (top-left corner)", aspect="equal")
         ax.invert_yaxis()
         ax.set_ylabel(f"row ({size}px canvas)")
     ax = fig.add_subplot(bottom[len(samples)])
@@ -920,7 +921,7 @@ def remedies_bars(table: pd.DataFrame) -> plt.Figure:
     fig.tight_layout()
     handles, names = axes[0].get_legend_handles_labels()
     handles.append(plt.Line2D([], [], color="k", lw=0.8, marker="_", ms=6))
-    names.append("95% bootstrap CI over test images")
+    names.append("95% bootstrap CI over trained seeds and test images")
     fig.legend(handles, names, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8)
     return fig
 
@@ -956,8 +957,8 @@ def position_curves(curves: pd.DataFrame, centre: float, sigma: float) -> plt.Fi
         bbox_to_anchor=(0.5, 1.0),
         ncol=3,
         fontsize=8,
-        title=f"lines: means over test images and seeds; shaded: 95% bootstrap CI over test images ({n} per "
-        "offset, both seeds' pairs of an image resampled together)",
+        title=f"lines: means over test images and seeds; shaded: 95% bootstrap CI over trained seeds and "
+        f"test images ({n} per offset; each replicate draws both anew)",
         title_fontsize=7.5,
     )
     return fig
@@ -999,7 +1000,8 @@ def size_curves(table: pd.DataFrame, trained_size: int) -> plt.Figure:
         bbox_to_anchor=(0.5, 1.0),
         ncol=len(names),
         fontsize=8,
-        title="error bars: 95% bootstrap CI over test images (points nudged sideways to keep the bars apart)",
+        title="error bars: 95% bootstrap CI over trained seeds and test images (points nudged sideways to "
+        "keep the bars apart)",
         title_fontsize=7.5,
     )
     return fig

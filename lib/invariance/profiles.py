@@ -192,7 +192,7 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
             "n_images": 0,
             "steps": 8,
             "variants": ("photographer", "uniform", "blurpool", "uniform+blurpool"),
-            "seeds": (0, 1),
+            "seeds": (0, 1, 2),
             "train_steps": 600,
             "n_test": 1000,
             "sizes": (20, 24, 28, 32, 40, 48),
