@@ -12,11 +12,13 @@ on the path's first frame (competence held fixed); a fourth uses real photos at 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from . import metrics
+from . import evaluate, metrics
+from .images import SourceImage
+from .models import LoadedModel
 from .protocols import Translation, scaled
 
 COMPARISONS = {
@@ -39,6 +41,21 @@ def side_for_pixels(pixels: int, canvas: int) -> int:
 def pixel_matched(path: Translation, pixels: int, canvas: int) -> Translation:
     """The same path with the object `pixels` px on an N = canvas px canvas."""
     return dataclasses.replace(path, side=side_for_pixels(pixels, canvas))
+
+
+def pixel_matched_runs(
+    models: Sequence[LoadedModel], path: Translation, pixels: int, images: Sequence[SourceImage]
+) -> dict[str, pd.DataFrame]:
+    """Pair tables of the path with the object `pixels` px on each network's own canvas (cached runs)."""
+    return {
+        m.label: evaluate.run(m, pixel_matched(path, pixels, m.data_config.input_size), images)
+        for m in models
+    }
+
+
+def only(tables: Mapping[str, pd.DataFrame], ids: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """The pair tables restricted to the images in ids."""
+    return {model: t[t.image_id.isin(ids)] for model, t in tables.items()}
 
 
 def all_correct(tables: Mapping[str, pd.DataFrame]) -> list[str]:

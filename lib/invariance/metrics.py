@@ -283,6 +283,8 @@ def spearman_ci(
     for i in range(n_boot):
         idx = rng.integers(0, len(joined), len(joined))
         boot[i] = _rank_corr(xs[idx], ys[idx], None if cs is None else cs[idx])
+    if np.isnan(boot).all():  # e.g. no photo ever changes: no rank order to correlate
+        return rho, float("nan"), float("nan")
     alpha = (1 - level) / 2
     low, high = np.nanquantile(boot, [alpha, 1 - alpha])
     return rho, float(low), float(high)
