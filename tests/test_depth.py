@@ -37,15 +37,29 @@ def test_all_correct_keeps_the_images_every_network_gets_right_on_frame_zero():
     assert depth.all_correct({}) == []
 
 
-@pytest.mark.parametrize(
-    ("lows", "highs", "expected"),
-    [
-        ((0.10, 0.30), (0.20, 0.40), "reproduced"),  # deepest's CI above the shallowest's
-        ((0.30, 0.10), (0.40, 0.20), "reversed"),
-        ((0.10, 0.15), (0.20, 0.25), "no difference"),  # overlapping CIs
-    ],
-)
-def test_verdict_compares_the_shallowest_and_deepest_cis(lows, highs, expected):
-    rows = pd.DataFrame({"model": ["lite0", "lite2"], "ci_low": lows, "ci_high": highs})
-    assert depth.verdict(rows) == expected
-    assert depth.verdict(rows.iloc[:1]) == "needs two networks"
+def changes(counts: list[int]) -> pd.DataFrame:
+    """A pair table of 10 pairs per image: image i changes its top-1 on counts[i] of them."""
+    rows = []
+    for i, count in enumerate(counts):
+        for k in range(10):
+            rows.append({"image_id": f"i{i}", "label": 1, "top1_a": 1, "top1_b": 2 if k < count else 1})
+    return pd.DataFrame(rows)
+
+
+def test_differences_pair_the_images_and_name_the_verdict():
+    base = [1, 3, 5, 2, 4, 0, 6, 3]
+    more = [c + 1 for c in base]  # the deeper network changes one more pair in ten on every image
+    comparisons = {
+        "up": {"lite0": changes(base), "lite1": changes(base), "lite2": changes(more)},
+        "down": {"lite0": changes(more), "lite2": changes(base)},
+        "same": {"lite0": changes(base), "lite2": changes(base[::-1])},  # same mean, other images
+        "alone": {"lite0": changes(base)},
+    }
+    d = depth.differences(comparisons).set_index("comparison")
+    assert d.loc["up", "difference"] == pytest.approx(0.1) and d.loc["up", "verdict"] == "reproduced"
+    # paired: a shift of 0.1 on every image is certain although the per-network CIs would overlap
+    assert d.loc["up", "low"] == pytest.approx(0.1)
+    assert d.loc["down", "verdict"] == "reversed"
+    assert d.loc["same", "difference"] == pytest.approx(0.0) and d.loc["same", "verdict"] == "inconclusive"
+    assert d.loc["alone", "verdict"] == "needs two networks"
+    assert (d.loc["up", "shallower"], d.loc["up", "deeper"]) == ("lite0", "lite2")

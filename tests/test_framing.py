@@ -58,11 +58,16 @@ def test_typicality_is_high_at_the_crowd_and_never_counts_the_photo_itself():
         rows.append((f"val/ref_{i}.JPEG", cx - 60, cy - 50, cx + 60, cy + 50, 400, 300, 0))
     rows.append(("val/centre.JPEG", 140, 100, 260, 200, 400, 300, 0))  # typical: centred, typical size
     rows.append(("val/corner.JPEG", 0, 0, 20, 20, 400, 300, 0))  # atypical: small, in a corner
+    rows.append(("val/aside.JPEG", 0, 0, 120, 100, 400, 300, 0))  # the typical size, placed in a corner
     boxes = boxes_table(rows)
-    objects = framing.photo_objects([photo("centre"), photo("corner")], boxes)
+    objects = framing.photo_objects([photo("centre"), photo("corner"), photo("aside")], boxes)
     typ = framing.with_typicality(objects, boxes)
     assert typ.loc["centre", "typicality"] > typ.loc["corner", "typicality"] + 5
-    assert typ.loc["centre", "position_typicality"] > typ.loc["corner", "position_typicality"]
+    # placement given size: the same size, placed where that size sits, or not
+    assert typ.loc["centre", "placement"] > typ.loc["aside", "placement"] + 5
+    # and it is the joint density minus the size density: equal sizes, so their gaps agree
+    gap = typ.loc["centre"] - typ.loc["aside"]
+    assert gap.placement == pytest.approx(gap.typicality)
     # the corner photo would be its own only neighbour: a KDE that counted it gives it a far higher density
     big = framing.largest_boxes(boxes)
     with_self = gaussian_kde(np.stack([big.cx, big.cy, np.log(big.area)]))
@@ -106,14 +111,14 @@ def test_stratification_of_a_hand_made_table():
     assert b["from"].iloc[0] == pytest.approx(0.1) and b["to"].iloc[1] == pytest.approx(0.8)
     assert (b.p_top1_change_low <= b.p_top1_change).all() and (b.p_top1_change <= b.p_top1_change_high).all()
     # through the framing summary: every stratifier, and the correlations with CIs
-    objects = pd.DataFrame({"area": area, "typicality": area * 10, "position_typicality": -area})
+    objects = pd.DataFrame({"area": area, "typicality": area * 10, "placement": -area})
     tables = {("net", "crop"): table}
     s = framing.framing_summary(tables, objects, bins=2, n_boot=200)
     assert set(s.stratifier) == set(framing.STRATIFIERS) and len(s) == 6
     c = framing.correlations(tables, objects, n_boot=200).set_index("stratifier")
     # ranks 1..8 against two tied groups of four (average ranks 2.5 and 6.5): rho = -32 / sqrt(42 * 32)
     assert c.loc["area", "rho"] == pytest.approx(-np.sqrt(32 / 42), abs=1e-9)
-    assert c.loc["position_typicality", "rho"] == pytest.approx(np.sqrt(32 / 42), abs=1e-9)
+    assert c.loc["placement", "rho"] == pytest.approx(np.sqrt(32 / 42), abs=1e-9)
     assert c.loc["area", "high"] < 0 and c.loc["area", "images"] == 8
 
 

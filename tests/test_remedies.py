@@ -56,7 +56,7 @@ def test_diagonal_pairs_on_a_hand_made_network():
     rest = pairs[pairs.offset > 0]
     assert (rest.top1_a == 1).all() and (rest.top1_b == 1).all()
     assert (pairs.zone == "centre").sum() == 3 * 8 and (pairs.zone == "edge").sum() == 3 * 8
-    table = remedies.remedies_table(pairs.assign(variant="corner", seed=0), n_boot=50)
+    table = remedies.remedies_table(pairs.assign(variant="corner", seed=0))
     value = table.set_index(["zone", "metric"]).value
     assert value["edge", "p_top1_change"] == pytest.approx(1 / 8)
     assert value["centre", "p_top1_change"] == 0
@@ -101,7 +101,7 @@ def test_curves_and_wide_table():
     # every image changes at offset 0 and none elsewhere: the CIs collapse onto the values
     assert curves.p_top1_change_low.tolist() == curves.p_top1_change_high.tolist() == [1.0] + [0.0] * 31
     assert (curves.images == 2).all()
-    wide = remedies.wide(remedies.remedies_table(pairs, n_boot=20))
+    wide = remedies.wide(remedies.remedies_table(pairs))
     assert list(wide.columns.get_level_values(0)) == ["accuracy"] * 2 + ["p_top1_change"] * 2 + ["mac"] * 2
 
 
@@ -119,7 +119,7 @@ def test_size_pairs_resize_the_objects_and_stay_near_the_centre():
         variant="s", seed=0
     )
     assert len(pairs) == 3 * 2 * 4 and sorted(pairs["size"].unique()) == [24, 32, 40]
-    table = remedies.size_table(pairs, n_boot=20).set_index("size")
+    table = remedies.size_table(pairs).set_index("size")
     assert table.accuracy.tolist() == [1.0, 1.0, 0.0]  # labels are 1: only the 40 px objects count as big
     assert (table.p_top1_change == 0).all()
     with pytest.raises(ValueError, match="do not fit"):
@@ -152,7 +152,7 @@ def test_comparisons_flag_only_differences_that_hold_across_seeds():
             variant("flaky", {0: False, 1: True, 2: True}, edge=True),  # one seed disagrees
         ]
     )
-    c = remedies.comparisons(pairs, n_boot=500).set_index(["comparison", "zone"])
+    c = remedies.comparisons(pairs).set_index(["comparison", "zone"])
     assert c.loc[("steady - photographer", "centre"), "difference"] == -1.0
     assert c.loc[("steady - photographer", "centre"), "finding"]
     assert not c.loc[("flaky - photographer", "centre"), "finding"]  # a retraining could flip it

@@ -92,19 +92,24 @@ def depth_table(comparisons: Mapping[str, Mapping[str, pd.DataFrame]], n_boot: i
     return pd.DataFrame(rows)
 
 
-def verdict(rows: pd.DataFrame) -> str:
-    """'deeper is less invariant' for one comparison (rows in depth order, shallowest first), judged on the
-    shallowest and the deepest network's CIs: reproduced, reversed, or no difference."""
-    if len(rows) < 2:
-        return "needs two networks"
-    first, last = rows.iloc[0], rows.iloc[-1]
-    if last.ci_low > first.ci_high:
-        return "reproduced"
-    if last.ci_high < first.ci_low:
-        return "reversed"
-    return "no difference"
-
-
-def verdicts(table: pd.DataFrame) -> dict[str, str]:
-    """verdict() of each comparison of a depth_table."""
-    return {name: verdict(rows) for name, rows in table.groupby("comparison", sort=False)}
+def differences(comparisons: Mapping[str, Mapping[str, pd.DataFrame]]) -> pd.DataFrame:
+    """Per comparison: P(top-1 change) of the deepest network minus the shallowest's (the first and last
+    networks in the order given: shallowest first), paired over the images both ran on, with a 95% CI
+    (metrics.difference_ci, one run each) and the verdict on "deeper is less invariant": reproduced (CI
+    above 0), reversed (below 0), inconclusive (includes 0), or "needs two networks"."""
+    rows = []
+    for name, tables in comparisons.items():
+        models = list(tables)
+        row = {
+            "comparison": name,
+            "shallower": models[0] if models else None,
+            "deeper": models[-1] if models else None,
+        }
+        if len(models) < 2:
+            rows.append({**row, "verdict": "needs two networks"})
+            continue
+        first, last = tables[models[0]], tables[models[-1]]
+        d, lo, hi, p = metrics.difference_ci(last.assign(seed=0), first.assign(seed=0), "p_top1_change")
+        verdict = "reproduced" if lo > 0 else "reversed" if hi < 0 else "inconclusive"
+        rows.append({**row, "difference": d, "low": lo, "high": hi, "p": p, "verdict": verdict})
+    return pd.DataFrame(rows)

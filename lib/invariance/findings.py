@@ -268,31 +268,43 @@ def f08_framing(v: Values) -> str:
         + " / ".join(f"{p.loc[(m, q), 'value']:.3f}" for q in protocols)
         for m in acc.index
     )
+    s = _t(v["summary"])
+    size = s[(s.stratifier == "area") & (s.protocol == protocols[0])]
+    by_size = "; ".join(
+        f"{_name(m)} " + " / ".join(f"{x:.3f}" for x in g.sort_values("bin").p_top1_change)
+        for m, g in size.groupby("model", sort=False)
+    )
     return (
         f"Real ImageNet val photos at their natural framing ({int(o.images.iloc[0]):,} photos, "
         f"{' / '.join(protocols)} = one-pixel shift of the view / one-pixel zoom): {per_model}. "
-        "Spearman rank correlation over photos of a photo's P(top-1 change) with the typicality of its "
-        f"object's position and size ({' / '.join(protocols)}, 95% CIs): {_framing(v, 'typicality')}; with "
-        f"object size: {_framing(v, 'area')}; with position typicality, size held fixed (partial): "
-        f"{_framing(v, framing.PARTIAL)}. Size and typicality go together in real photos (large objects "
-        "are centred), so the first two cannot be told apart; the partial one can."
+        f"P(top-1 change) under {protocols[0]} per object-size quartile, smallest first: {by_size}. "
+        "Spearman rank correlation over photos of a photo's P(top-1 change) with "
+        f"({' / '.join(protocols)}, 95% CIs) object size: {_framing(v, 'area')}; the typicality of position "
+        f"and size (joint density): {_framing(v, 'typicality')}; placement given size, size ranks "
+        f"partialled out: {_framing(v, framing.PARTIAL)}. The cases share one set of photos; with at most "
+        f"{int(_t(v['overall']).pairs.iloc[0] / o.images.iloc[0])} steps per photo most photos never change, "
+        "so a correlation mostly contrasts photos that change with photos that do not."
     )
 
 
 def f03_depth(v: Values) -> str:
     t = _t(v["table"])
+    diffs = _t(v["differences"]).set_index("comparison") if "differences" in v else None
     parts = []
     for name, g in t.groupby("comparison", sort=False):
         g = g.reset_index(drop=True)
         first, last = g.iloc[0], g.iloc[-1]
-        parts.append(
-            f"{name} ({int(first.images)} images): {_name(first.model)} {first.p_top1_change:.3f} "
-            f"[{first.ci_low:.3f}, {first.ci_high:.3f}] vs {_name(last.model)} {last.p_top1_change:.3f} "
-            f"[{last.ci_low:.3f}, {last.ci_high:.3f}], {v['verdicts'][name]}"
+        text = (
+            f"{name} ({int(first.images)} images): {_name(first.model)} {first.p_top1_change:.3f} vs "
+            f"{_name(last.model)} {last.p_top1_change:.3f}"
         )
+        if diffs is not None and name in diffs.index and pd.notna(diffs.loc[name].get("difference")):
+            d = diffs.loc[name]
+            text += f", difference {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]"
+        parts.append(f"{text}, {v['verdicts'][name]}")
     return (
-        'P(top-1 change) per one-pixel step, shallowest vs deepest network, and the verdict on "deeper is '
-        f'less invariant" per comparison: {"; ".join(parts)}.'
+        "P(top-1 change) per one-pixel step, shallowest vs deepest network, their difference paired over "
+        f'images (95% CI) and the verdict on "deeper is less invariant": {"; ".join(parts)}.'
     )
 
 
@@ -306,7 +318,7 @@ def _comparisons(v: Values) -> pd.DataFrame:
 
 
 def _held(c: pd.DataFrame) -> str:
-    """Remedies comparisons as text: which differences hold across seeds, which a retraining may flip."""
+    """Remedies comparisons as text: which differences the seeds and images establish, which they do not."""
 
     def text(rows: pd.DataFrame) -> str:
         return "; ".join(
@@ -314,12 +326,13 @@ def _held(c: pd.DataFrame) -> str:
             for (name, zone), r in rows.iterrows()
         )
 
-    held, flips = c[c.finding.astype(bool)], c[~c.finding.astype(bool)]
+    held, open_ = c[c.finding.astype(bool)], c[~c.finding.astype(bool)]
     out = (
-        f"Differences of P(top-1 change) whose 95% CI (seeds and images) excludes 0: {text(held) or 'none'}."
+        f"Differences of P(top-1 change), 95% CIs with seeds and test images as noise; established (Holm-"
+        f"adjusted p < 0.05 over all {len(c)}): {text(held) or 'none'}."
     )
-    if len(flips):
-        out += f" Not findings (the CI includes 0, a retraining could reverse them): {text(flips)}."
+    if len(open_):
+        out += f" Not resolved by these seeds: {text(open_)}."
     return out
 
 
@@ -348,12 +361,13 @@ def f09_remedies(v: Values) -> str:
         flips = c[~c.finding.astype(bool)]
         held = (
             f" {int(c.finding.astype(bool).sum())} of {len(c)} differences (variant vs variant per zone, "
-            "edge vs centre per variant) hold across seeds (95% CI over seeds and images excludes 0); "
+            f"edge vs centre per variant) are established with {seeds} seeds (Holm-adjusted p < 0.05, seeds "
+            "and test images as noise); "
             + (
-                "the others could flip with a retraining: "
+                "not resolved: "
                 + ", ".join(f"{name} ({zone}) {r.difference:+.3f}" for (name, zone), r in flips.iterrows())
                 if len(flips)
-                else "none could flip with a retraining"
+                else "all are"
             )
             + "."
         )
@@ -487,6 +501,8 @@ def _v03(read) -> str:
         return f"on the maps, {maps}"
     kinds = set(controls.values())
     summary = ", ".join(f"{name}: {verdict}" for name, verdict in controls.items())
+    if not kinds or kinds == {"needs two networks"}:
+        return f"no verdict: the controls need two networks; on the maps, {maps}"
     if kinds == {"reproduced"}:
         head = "**reproduced under every control**"
     elif "reproduced" in kinds:
@@ -494,40 +510,38 @@ def _v03(read) -> str:
     elif kinds == {"reversed"}:
         head = "**reversed under every control**"
     else:
-        head = "**not reproduced under the controls**"
-    return f"{head} (shallowest vs deepest network, CIs; {summary}); on the maps, {maps}"
+        head = "**not established under the controls**"
+    return f"{head} (deepest minus shallowest network, paired 95% CIs; {summary}); on the maps, {maps}"
 
 
 def _v08(read) -> str:
     c = _t(read("08_real_framing")["correlations"])
-    typ, part = c[c.stratifier == "typicality"], c[c.stratifier == framing.PARTIAL]
+    typ, size, part = (c[c.stratifier == k] for k in ("typicality", "area", framing.PARTIAL))
     cases = len(typ)
     if typ.rho.isna().all():
         return "no verdict: no top-1 change in these runs to correlate with typicality"
-    below, partial_below = int((typ.high < 0).sum()), int((part.high < 0).sum())
-    partial_above = int((part.low > 0).sum())
-    if below == cases:
-        head = (
-            "**reproduced on real framing**: photos whose object is typically placed and sized change their "
-            f"top-1 less often (rank correlation CI below 0 for all {cases} network x protocol cases)"
-        )
-    elif below:
-        head = (
-            f"**partly reproduced on real framing** (rank correlation CI below 0 in {below} of {cases} cases)"
-        )
-    else:
-        head = f"**not reproduced on real framing** (no rank correlation CI below 0 in {cases} cases)"
-    fixed = (
-        f"; but with object size held fixed, position typicality's partial correlation has its CI below 0 "
-        f"in {partial_below} of {cases} cases (above 0 in {partial_above})"
+    below = {name: int((t.high < 0).sum()) for name, t in (("typ", typ), ("size", size), ("part", part))}
+    width = float((part.high - part.low).max() / 2)
+    placement = f"placement given size: CI below 0 in {below['part']} of {cases} network x protocol cases" + (
+        f" (no detectable effect; CIs about +-{width:.2f})" if below["part"] == 0 else ""
     )
-    if below and partial_below == 0:
-        fixed += ", so the link is carried by the object's size, not by where it sits"
-    elif below and partial_below < cases:
-        fixed += ", so where the object sits adds to its size for some networks only"
-    elif below:
-        fixed += ", so where the object sits matters beyond its size"
-    return head + fixed + ". The feature-similarity measure (weaker) is reported beside it"
+    if below["part"] == cases:
+        head = "**reproduced on real framing**: an atypically placed object costs stability beyond its size"
+    elif below["typ"] and not below["part"]:
+        head = (
+            "**not separable from object size on real framing**: photos whose object is typical in position "
+            f"and size change their top-1 less often (CI below 0 in {below['typ']} of {cases} cases), but so "
+            f"do photos with larger objects ({below['size']} of {cases}), and the joint typicality mostly "
+            "measures size"
+        )
+    elif below["typ"] or below["part"]:
+        head = "**partly reproduced on real framing** (see the cases)"
+    else:
+        head = f"**not reproduced on real framing**: no rank correlation CI below 0 in {cases} cases"
+    return (
+        f"{head}; {placement}. The cases share one set of photos, so they are not independent confirmations; "
+        "the feature-similarity measure (weaker) is reported beside it"
+    )
 
 
 def _v09(read) -> str:
@@ -535,18 +549,26 @@ def _v09(read) -> str:
     t = _remedies(v)
     blur = t.loc[("blurpool", "centre", "p_top1_change")]
     if isinstance(v, dict) and "comparisons" in v:  # judged on the difference, training noise included
-        d = _comparisons(v).loc[("blurpool - photographer", "centre")]
-        helps = bool(d.finding) and d.difference < 0
+        c = _comparisons(v).reset_index()
+        pair = c[
+            c.comparison.isin(["blurpool - photographer", "photographer - blurpool"]) & (c.zone == "centre")
+        ]
+        d = pair.iloc[0]
+        sign = -1 if d.comparison.startswith("photographer") else 1  # blurpool minus photographer
+        helps = bool(d.finding) and sign * d.difference < 0
     else:
         base = t.loc[("photographer", "centre", "p_top1_change")]
         helps = blur.ci_high < base.ci_low
     if helps and blur.value > 0.05:
         return (
             "**reproduced (partial remedies)**: BlurPool lowers P(top-1 change) at typical positions "
-            "(the difference holds across seeds) but does not remove it; which other differences hold "
-            "across seeds is listed above"
+            "(established over seeds and test images) but does not remove it; which other differences "
+            "these seeds establish is listed above"
         )
-    return "**not reproduced** with these networks"
+    return (
+        "**not established** with these networks and seeds: BlurPool's effect at typical positions is not "
+        "resolved, or it removes the changes"
+    )
 
 
 CLAIMS: dict[str, Claim] = {
@@ -690,9 +712,10 @@ def remedies_table(folder: Path | None = None) -> str:
     acc = t.xs("accuracy", level="metric").value
     rows += [
         "",
-        f"CIs: 95%, bootstrap over the {seeds.shape[1]} trained seeds and the test images (training noise "
-        f"included). Per-seed values lie within {spread:.3f} of each other; both remedies together still "
-        f"change {_range(both * 100, 0)}% of one-pixel steps; accuracy {_range(acc)} (short training).",
+        f"CIs: 95%, over the {seeds.shape[1]} trained seeds (t interval of the per-seed means) and the test "
+        f"images, combined (metrics.seed_image_ci; training noise included). Per-seed values lie within "
+        f"{spread:.3f} of each other; both remedies together still change {_range(both * 100, 0)}% of "
+        f"one-pixel steps; accuracy {_range(acc)} (short training).",
     ]
     if isinstance(v, dict) and "comparisons" in v:
         rows += ["", _held(_comparisons(v))]

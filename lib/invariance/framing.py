@@ -5,8 +5,10 @@ The photos keep their natural framing (no embedding): the 1,300 ILSVRC2012 valid
 `ilsvrc2012-val-227` (squashed to 227 x 227 by their source), or a user's val folder, each with its
 largest validation box. Typicality of an object [ours, stated]: the log density of the photographer's
 distribution at its (centre x, centre y, log area fraction), a Gaussian KDE (Scott's bandwidth) over the
-largest boxes of every *other* val image (about 48,700), so no image is its own reference. Position-only
-typicality uses (centre x, centre y) alone, which separates where an object sits from how large it is.
+largest boxes of every *other* val image (about 48,700), so no image is its own reference. In real photos
+size and placement go together (a large object must sit near the centre), so the joint density mostly
+measures size; placement given size, log p(x, y | log area) = the joint log density minus that of log area
+alone, asks whether an object sits where objects *of its size* usually sit.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from .images import SourceImage
 STRATIFIERS = {
     "area": "object size (box area / image area)",
     "typicality": "typicality of position and size (log density)",
-    "position_typicality": "typicality of position alone (log density)",
+    "placement": "typicality of placement given size (log conditional density)",
 }
-PARTIAL = "position_typicality | area"  # correlations(): position typicality with size held fixed
+PARTIAL = "placement | area"  # correlations(): placement typicality, the ranks of size partialled out
 
 
 def load_photos(n: int | None, seed: int = 0, val_dir: str | Path | None = None) -> list[SourceImage]:
@@ -90,22 +92,21 @@ def photo_objects(images: Sequence[SourceImage], boxes: pd.DataFrame | None = No
     return pd.DataFrame(rows).set_index("image_id")
 
 
-def _features(t: pd.DataFrame, with_size: bool) -> np.ndarray:
-    cols = [t.cx.to_numpy(), t.cy.to_numpy()]
-    if with_size:
-        cols.append(np.log(t.area.to_numpy()))
-    return np.stack(cols)  # (d, n), gaussian_kde's layout
+def _features(t: pd.DataFrame) -> np.ndarray:
+    """(3, n) rows centre x, centre y, log area: gaussian_kde's layout."""
+    return np.stack([t.cx.to_numpy(), t.cy.to_numpy(), np.log(t.area.to_numpy())])
 
 
 def with_typicality(objects: pd.DataFrame, boxes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """objects (photo_objects) plus typicality and position_typicality: log densities of the photographer's
-    distribution, estimated from the largest boxes of all val images except these photos."""
+    """objects (photo_objects) plus typicality (joint log density of centre and log area) and placement
+    (log density of the centre given the log area), both from the largest boxes of all val images except
+    these photos."""
     big = largest_boxes(bias.load_boxes() if boxes is None else boxes)
-    reference = big[~big.index.isin(objects.index)]
+    reference = _features(big[~big.index.isin(objects.index)])
+    query = _features(objects)
     out = objects.copy()
-    for column, with_size in (("typicality", True), ("position_typicality", False)):
-        kde = gaussian_kde(_features(reference, with_size))
-        out[column] = kde.logpdf(_features(objects, with_size))
+    out["typicality"] = gaussian_kde(reference).logpdf(query)
+    out["placement"] = out.typicality - gaussian_kde(reference[2]).logpdf(query[2])
     return out
 
 
@@ -131,16 +132,14 @@ def correlations(
     tables: Mapping[tuple[str, str], pd.DataFrame], objects: pd.DataFrame, n_boot: int = 1000
 ) -> pd.DataFrame:
     """Spearman rank correlation, over photos, of each stratifier with the photo's P(top-1 change), with a
-    95% bootstrap CI over photos; and PARTIAL (position typicality given size: the partial rank
-    correlation, which removes what size explains). Columns: model, protocol, stratifier, rho, low, high,
-    images."""
+    95% bootstrap CI over photos; and PARTIAL (placement typicality with the ranks of size partialled out:
+    removes a monotone trend with size, not a U-shaped one). Columns: model, protocol, stratifier, rho,
+    low, high, images."""
     rows = []
     for (model, protocol), table in tables.items():
         change = metrics.per_image(table, "p_top1_change")
         for column in (*STRATIFIERS, PARTIAL):
-            x, control = (
-                (objects.position_typicality, objects.area) if column == PARTIAL else (objects[column], None)
-            )
+            x, control = (objects.placement, objects.area) if column == PARTIAL else (objects[column], None)
             rho, low, high = metrics.spearman_ci(x, change, control, n_boot=n_boot)
             rows.append(
                 {

@@ -118,72 +118,96 @@ def bootstrap_ci(
     return float(v.mean()), float(low), float(high)
 
 
+def _cells(values, seeds, images) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Per (seed, image) means of values: (n_seeds, n_images) array (NaN where a seed lacks an image), and
+    the seed and image labels. Pairs with a NaN value are left out."""
+    t = pd.DataFrame({"v": _np(values).astype(np.float64), "s": _np(seeds), "i": _np(images)}).dropna()
+    if t.empty:
+        raise ValueError("no values to summarise (empty table, or every value NaN)")
+    wide = t.groupby(["s", "i"]).v.mean().unstack("i")
+    return wide.to_numpy(), wide.index.to_numpy(), wide.columns
+
+
+def _t_interval(
+    estimate: float, parts: Sequence[tuple[float, int]], level: float
+) -> tuple[float, float, float]:
+    """estimate +- t * se for a sum of independent variance parts [(variance of the estimate, its degrees of
+    freedom)], with the Welch-Satterthwaite degrees of freedom. Also returns the two-sided p-value of 0."""
+    from scipy.stats import t as student
+
+    parts = [(v, df) for v, df in parts if df >= 1 and np.isfinite(v)]
+    var = float(sum(v for v, _ in parts))
+    if var <= 0:
+        return estimate, estimate, 0.0 if estimate != 0 else 1.0
+    df = var**2 / sum(v**2 / d for v, d in parts)
+    half = float(student.ppf(0.5 + level / 2, df)) * np.sqrt(var)
+    p = float(2 * student.sf(abs(estimate) / np.sqrt(var), df))
+    return estimate - half, estimate + half, p
+
+
 def seed_image_ci(
     values,
     seeds,
     images,
     *,
-    n_boot: int = 2000,
     level: float = 0.95,
-    seed: int = 0,
-) -> tuple[float, float, float]:
-    """Mean of values (N,) over pairs from several trained networks (seeds) and test images, with a
-    percentile CI from a crossed bootstrap: each replicate draws the seeds with replacement and,
-    independently, the images with replacement, so the interval holds training noise (seed to seed) as
-    well as the choice of test images (with one seed: a bootstrap over images). Returns (mean, low, high)."""
+    with_p: bool = False,
+) -> tuple[float, ...]:
+    """Mean of per-pair values from several trained networks (seeds) on the same test images, with a CI that
+    holds both sources of noise: seed to seed (the spread of the per-seed means, t with n_seeds - 1
+    degrees of freedom) and test image to test image (the spread of the seed-averaged per-image means),
+    combined with Welch-Satterthwaite degrees of freedom. With 3 seeds the seed part has 2 degrees of
+    freedom, so the interval is wide: that is what 3 seeds can say. One seed: training noise is not
+    estimated (the image part alone). Clipped to the range of the values. Returns (mean, low, high), and
+    the p-value of "mean = 0" with with_p."""
+    cells, _, _ = _cells(values, seeds, images)
+    per_seed = np.nanmean(cells, axis=1)
+    per_image = np.nanmean(cells, axis=0)
     v = _np(values).astype(np.float64)
-    s_codes, _ = pd.factorize(pd.Series(_np(seeds)))
-    i_codes, _ = pd.factorize(pd.Series(_np(images)))
-    n_s, n_i = s_codes.max() + 1, i_codes.max() + 1
-    cell = s_codes * n_i + i_codes
-    sums = np.bincount(cell, weights=v, minlength=n_s * n_i).reshape(n_s, n_i)
-    counts = np.bincount(cell, minlength=n_s * n_i).reshape(n_s, n_i).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    ws = np.stack([np.bincount(d, minlength=n_s) for d in rng.integers(0, n_s, (n_boot, n_s))]).astype(float)
-    wi = np.stack([np.bincount(d, minlength=n_i) for d in rng.integers(0, n_i, (n_boot, n_i))]).astype(float)
-    boot = ((ws @ sums) * wi).sum(1) / ((ws @ counts) * wi).sum(1)
-    alpha = (1 - level) / 2
-    low, high = np.quantile(boot, [alpha, 1 - alpha])
-    return float(v.mean()), float(low), float(high)
+    mean = float(np.nanmean(v))
+    parts = []
+    if len(per_seed) > 1:
+        parts.append((float(np.var(per_seed, ddof=1)) / len(per_seed), len(per_seed) - 1))
+    if len(per_image) > 1:
+        parts.append((float(np.var(per_image, ddof=1)) / len(per_image), len(per_image) - 1))
+    low, high, p = _t_interval(mean, parts, level)
+    low, high = max(low, float(np.nanmin(v))), min(high, float(np.nanmax(v)))
+    return (mean, low, high, p) if with_p else (mean, low, high)
 
 
 def difference_ci(
-    a: pd.DataFrame,
-    b: pd.DataFrame,
-    metric: str,
-    *,
-    n_boot: int = 2000,
-    level: float = 0.95,
-    seed: int = 0,
-) -> tuple[float, float, float]:
+    a: pd.DataFrame, b: pd.DataFrame, metric: str, *, level: float = 0.95
+) -> tuple[float, float, float, float]:
     """Difference of a pair metric between two sets of trained networks, mean(a) - mean(b), on the same
-    test images: pair tables with seed and image_id columns. Crossed bootstrap as in seed_image_ci, the
-    seeds of a and of b drawn independently (different trainings), the images drawn once for both (the
-    same test set). Returns (difference, low, high)."""
+    test images (pair tables with seed and image_id columns; the image sets must match). Seed parts of a
+    and b independent (different trainings), image part paired (per image, the seed-averaged difference),
+    combined as in seed_image_ci. Returns (difference, low, high, p-value of no difference)."""
+    va, vb = PAIR_METRICS[metric](a), PAIR_METRICS[metric](b)
+    if set(a.image_id) != set(b.image_id):
+        raise ValueError("difference_ci compares two runs on the same test images; the image sets differ")
+    cells_a, _, ids_a = _cells(va, a.seed, a.image_id)
+    cells_b, _, ids_b = _cells(vb, b.seed, b.image_id)
+    per_image = pd.Series(np.nanmean(cells_a, axis=0), ids_a) - pd.Series(np.nanmean(cells_b, axis=0), ids_b)
+    diff = float(np.nanmean(va.to_numpy(np.float64)) - np.nanmean(vb.to_numpy(np.float64)))
     parts = []
-    for t in (a, b):
-        v = PAIR_METRICS[metric](t).to_numpy(np.float64)
-        parts.append((v, pd.factorize(t.seed)[0], t.image_id.to_numpy()))
-    ids = pd.Index(pd.unique(np.concatenate([p[2] for p in parts])))
-    n_i = len(ids)
-    rng = np.random.default_rng(seed)
-    wi = np.stack([np.bincount(d, minlength=n_i) for d in rng.integers(0, n_i, (n_boot, n_i))]).astype(float)
-    means, boots = [], []
-    for v, s_codes, image_ids in parts:
-        i_codes = ids.get_indexer(image_ids)
-        n_s = s_codes.max() + 1
-        cell = s_codes * n_i + i_codes
-        sums = np.bincount(cell, weights=v, minlength=n_s * n_i).reshape(n_s, n_i)
-        counts = np.bincount(cell, minlength=n_s * n_i).reshape(n_s, n_i).astype(np.float64)
-        ws = np.stack([np.bincount(d, minlength=n_s) for d in rng.integers(0, n_s, (n_boot, n_s))]).astype(
-            float
-        )
-        boots.append(((ws @ sums) * wi).sum(1) / ((ws @ counts) * wi).sum(1))
-        means.append(v.mean())
-    diff = boots[0] - boots[1]
-    alpha = (1 - level) / 2
-    low, high = np.quantile(diff, [alpha, 1 - alpha])
-    return float(means[0] - means[1]), float(low), float(high)
+    for cells in (cells_a, cells_b):
+        per_seed = np.nanmean(cells, axis=1)
+        if len(per_seed) > 1:
+            parts.append((float(np.var(per_seed, ddof=1)) / len(per_seed), len(per_seed) - 1))
+    if len(per_image) > 1:
+        parts.append((float(np.var(per_image, ddof=1)) / len(per_image), len(per_image) - 1))
+    low, high, p = _t_interval(diff, parts, level)
+    return diff, low, high, p
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjustment of p-values for multiple comparisons (same order as given)."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * (len(p) - np.arange(len(p)))))
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
+    return out
 
 
 def wilson_ci(hits: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
@@ -228,16 +252,20 @@ def by_quantile(
 ) -> pd.DataFrame:
     """Pair metrics per quantile bin of a per-image value (index image_id), 95% CIs over images.
 
-    Bins are equal-count ranges of the value over the images that have one (bin 0 = lowest); an image
-    with no value is left out. One row per bin: bin, from, to, images, then each metric with _low/_high."""
+    Bins hold equal counts of the images that have a value, by rank (bin 0 = lowest; ties split by order);
+    an image with no value is left out. One row per bin: bin, from and to (the lowest and highest value in
+    it), images, then each metric with _low/_high."""
     value = per_image_value.dropna()
-    edges = value.quantile(np.linspace(0, 1, bins + 1)).to_numpy()
-    image_bin = pd.Series(np.clip(np.searchsorted(edges, value, side="right") - 1, 0, bins - 1), value.index)
+    # equal-count bins by rank (ties broken by order), so every bin exists even when values repeat
+    image_bin = pd.Series(
+        (value.rank(method="first").to_numpy() - 1) * bins // max(len(value), 1), value.index, dtype=int
+    )
     t = table[table.image_id.isin(image_bin.index)]
     t = t.assign(bin=t.image_id.map(image_bin))
     rows = []
     for b, part in t.groupby("bin"):
-        row = {"bin": int(b), "from": edges[b], "to": edges[b + 1], "images": part.image_id.nunique()}
+        in_bin = value[image_bin == b]
+        row = {"bin": int(b), "from": in_bin.min(), "to": in_bin.max(), "images": part.image_id.nunique()}
         for name in metrics:
             v = PAIR_METRICS[name](part)
             ok = v.notna()

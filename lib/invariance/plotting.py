@@ -921,7 +921,7 @@ def remedies_bars(table: pd.DataFrame) -> plt.Figure:
     fig.tight_layout()
     handles, names = axes[0].get_legend_handles_labels()
     handles.append(plt.Line2D([], [], color="k", lw=0.8, marker="_", ms=6))
-    names.append("95% bootstrap CI over trained seeds and test images")
+    names.append("95% CI over trained seeds and test images")
     fig.legend(handles, names, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8)
     return fig
 
@@ -957,8 +957,8 @@ def position_curves(curves: pd.DataFrame, centre: float, sigma: float) -> plt.Fi
         bbox_to_anchor=(0.5, 1.0),
         ncol=3,
         fontsize=8,
-        title=f"lines: means over test images and seeds; shaded: 95% bootstrap CI over trained seeds and "
-        f"test images ({n} per offset; each replicate draws both anew)",
+        title=f"lines: means over test images and seeds; shaded: 95% CI over trained seeds and test images "
+        f"({n} per offset; seed t interval and image spread combined)",
         title_fontsize=7.5,
     )
     return fig
@@ -1000,7 +1000,7 @@ def size_curves(table: pd.DataFrame, trained_size: int) -> plt.Figure:
         bbox_to_anchor=(0.5, 1.0),
         ncol=len(names),
         fontsize=8,
-        title="error bars: 95% bootstrap CI over trained seeds and test images (points nudged sideways to "
+        title="error bars: 95% CI over trained seeds and test images (points nudged sideways to "
         "keep the bars apart)",
         title_fontsize=7.5,
     )

@@ -234,7 +234,9 @@ class Crop:
 class Zoom:
     """One-pixel growth of a whole photo, no embedding (its natural framing): frame k is the photo with its
     shorter side rescaled to N + margin + 2k and the central N x N window, so the view closes in by one
-    pixel at every edge per frame and an object filling a share a of the width grows by about 2a pixels."""
+    pixel at every edge per frame and an object filling a share a of the width grows by about 2a pixels.
+    Exactly centred for square photos (val-227); on a non-square photo the long axis's window offset is
+    rounded, so some of its steps add a half-pixel shift along that axis."""
 
     margin: int = 10
     steps: int = 8

@@ -169,24 +169,24 @@ def evaluate_sizes(
     return _cached_runs(runs, "remedies-sizes", key, lambda run: size_pairs(run, test, sizes, device=device))
 
 
-def _ci(t: pd.DataFrame, metric: str, n_boot: int) -> tuple[float, float, float]:
+def _ci(t: pd.DataFrame, metric: str) -> tuple[float, float, float]:
     """A pair metric of trained networks with its 95% CI over seeds and test images (seed_image_ci)."""
-    return metrics.seed_image_ci(metrics.PAIR_METRICS[metric](t), t.seed, t.image_id, n_boot=n_boot)
+    return metrics.seed_image_ci(metrics.PAIR_METRICS[metric](t), t.seed, t.image_id)
 
 
-def size_table(pairs: pd.DataFrame, n_boot: int = 1000) -> pd.DataFrame:
+def size_table(pairs: pd.DataFrame) -> pd.DataFrame:
     """Per variant x object size: accuracy and P(top-1 change) with 95% CIs over seeds and test images."""
     rows = []
     for (variant, side), t in pairs.groupby(["variant", "size"], sort=False):
         row = {"variant": variant, "size": side}
         for metric in ("accuracy", "p_top1_change"):
-            v, lo, hi = _ci(t, metric, n_boot)
+            v, lo, hi = _ci(t, metric)
             row |= {metric: v, f"{metric}_low": lo, f"{metric}_high": hi}
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def remedies_table(pairs: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
+def remedies_table(pairs: pd.DataFrame) -> pd.DataFrame:
     """Per variant x zone (centre, edge) x metric: value with a 95% CI over seeds and test images (crossed
     bootstrap: training noise included), the per-seed values and their spread (max - min)."""
     rows = []
@@ -195,7 +195,7 @@ def remedies_table(pairs: pd.DataFrame, n_boot: int = 2000) -> pd.DataFrame:
             t = per_variant[per_variant.zone == where]
             for metric in ("accuracy", "p_top1_change", "mac"):
                 v = metrics.PAIR_METRICS[metric](t)
-                mean, lo, hi = metrics.seed_image_ci(v, t.seed, t.image_id, n_boot=n_boot)
+                mean, lo, hi = metrics.seed_image_ci(v, t.seed, t.image_id)
                 by_seed = v.groupby(t.seed).mean()
                 rows.append(
                     {
@@ -227,7 +227,7 @@ def wide(table: pd.DataFrame) -> pd.DataFrame:
     return out.reindex(columns=order)
 
 
-def position_curves(pairs: pd.DataFrame, n_boot: int = 500) -> pd.DataFrame:
+def position_curves(pairs: pd.DataFrame) -> pd.DataFrame:
     """Mean accuracy, P(top-1 change) and MAC per variant and diagonal offset (seeds and images pooled),
     each with a 95% CI over seeds and test images (<metric>_low, <metric>_high; seed_image_ci) and the
     number of test images per point (images)."""
@@ -235,18 +235,19 @@ def position_curves(pairs: pd.DataFrame, n_boot: int = 500) -> pd.DataFrame:
     for (variant, offset), t in pairs.groupby(["variant", "offset"], sort=False):
         row = {"variant": variant, "offset": offset, "images": t.image_id.nunique()}
         for metric in ("accuracy", "p_top1_change", "mac"):
-            v, lo, hi = _ci(t, metric, n_boot)
+            v, lo, hi = _ci(t, metric)
             row |= {metric: v, f"{metric}_low": lo, f"{metric}_high": hi}
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def comparisons(pairs: pd.DataFrame, metric: str = "p_top1_change", n_boot: int = 2000) -> pd.DataFrame:
+def comparisons(pairs: pd.DataFrame, metric: str = "p_top1_change") -> pd.DataFrame:
     """Every claim the remedies table invites, judged with training noise: for each zone, every pair of
     variants (the later one minus the earlier, so the photographer baseline comes first), and within each
     variant edge against centre. Columns: comparison, zone, difference (a - b), low, high (95% CI over
-    seeds and test images), finding (the CI excludes 0: a difference that holds across seeds, not one a
-    retraining could flip)."""
+    seeds and test images, metrics.difference_ci / seed_image_ci), p, p_holm (Holm-adjusted over all the
+    comparisons) and finding (p_holm < 0.05: a difference the seeds and images establish; the others are
+    not resolved by this many seeds)."""
     variants = list(dict.fromkeys(pairs.variant))
     rows = []
     for where in ZONES:
@@ -254,21 +255,36 @@ def comparisons(pairs: pd.DataFrame, metric: str = "p_top1_change", n_boot: int 
             b = pairs[(pairs.variant == base) & (pairs.zone == where)]
             for name in variants[i + 1 :]:
                 a = pairs[(pairs.variant == name) & (pairs.zone == where)]
-                d, lo, hi = metrics.difference_ci(a, b, metric, n_boot=n_boot)
+                d, lo, hi, p = metrics.difference_ci(a, b, metric)
                 rows.append(
-                    {"comparison": f"{name} - {base}", "zone": where, "difference": d, "low": lo, "high": hi}
+                    {
+                        "comparison": f"{name} - {base}",
+                        "zone": where,
+                        "difference": d,
+                        "low": lo,
+                        "high": hi,
+                        "p": p,
+                    }
                 )
     for name in variants:
         t = pairs[pairs.variant == name]
-        # the same networks and images in both zones: the per (seed, image) gap, bootstrapped over both
+        # the same networks and images in both zones: the per (seed, image) gap
         per = t.assign(v=metrics.PAIR_METRICS[metric](t)).groupby(["seed", "image_id", "zone"]).v.mean()
         gap = (per.xs("edge", level="zone") - per.xs("centre", level="zone")).dropna().reset_index()
-        d, lo, hi = metrics.seed_image_ci(gap.v, gap.seed, gap.image_id, n_boot=n_boot)
+        d, lo, hi, p = metrics.seed_image_ci(gap.v, gap.seed, gap.image_id, with_p=True)
         rows.append(
-            {"comparison": f"{name}: edge - centre", "zone": "both", "difference": d, "low": lo, "high": hi}
+            {
+                "comparison": f"{name}: edge - centre",
+                "zone": "both",
+                "difference": d,
+                "low": lo,
+                "high": hi,
+                "p": p,
+            }
         )
     out = pd.DataFrame(rows)
-    return out.assign(finding=(out.low > 0) | (out.high < 0), metric=metric)
+    out["p_holm"] = metrics.holm(out.p)
+    return out.assign(finding=out.p_holm < 0.05, metric=metric)
 
 
 def training_logs(runs: Mapping[tuple[str, int], Trained], window: int = 25) -> pd.DataFrame:
