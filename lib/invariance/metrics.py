@@ -275,19 +275,31 @@ def by_quantile(
     return pd.DataFrame(rows)
 
 
-def _rank_corr(x: np.ndarray, y: np.ndarray, control: np.ndarray | None) -> float:
-    """Spearman correlation of x and y (average ranks for ties); with control, the partial one: the
-    correlation of the ranks of x and y after a least-squares fit on the ranks of control is removed."""
-    rx, ry = pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy()
-    if rx.std() == 0 or ry.std() == 0:  # a constant has no rank order (its residuals would be float noise)
-        return float("nan")
+def _rank_corr(x: np.ndarray, y: np.ndarray, control: np.ndarray | None) -> np.ndarray:
+    """Spearman correlation of x and y, row by row of (B, n) arrays (average ranks for ties); with control,
+    the partial one: the correlation of the ranks of x and y after a least-squares line in the ranks of
+    control is removed from each. NaN where a row has no rank order left. Returns (B,)."""
+    from scipy.stats import rankdata
+
+    def centred(a: np.ndarray) -> np.ndarray:
+        r = rankdata(a, axis=1)
+        return r - r.mean(axis=1, keepdims=True)
+
+    rx, ry = centred(x), centred(y)
+    scale = np.sqrt((rx**2).mean(1) * (ry**2).mean(1))  # before partialling: a constant has no order
     if control is not None:
-        design = np.stack([np.ones(len(x)), pd.Series(control).rank().to_numpy()], axis=1)
-        rx = rx - design @ np.linalg.lstsq(design, rx, rcond=None)[0]
-        ry = ry - design @ np.linalg.lstsq(design, ry, rcond=None)[0]
-    if rx.std() < 1e-9 or ry.std() < 1e-9:  # all explained by the control
-        return float("nan")
-    return float(np.corrcoef(rx, ry)[0, 1])
+        rc = centred(control)
+        var_c = (rc**2).sum(1, keepdims=True)
+        var_c[var_c == 0] = np.inf
+        rx = rx - (rx * rc).sum(1, keepdims=True) / var_c * rc
+        ry = ry - (ry * rc).sum(1, keepdims=True) / var_c * rc
+    sx, sy = np.sqrt((rx**2).mean(1)), np.sqrt((ry**2).mean(1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = (rx * ry).mean(1) / (sx * sy)
+    # no order at all, or all of it explained by the control (residuals of float noise)
+    return np.where(
+        (scale == 0) | (sx < 1e-9 * np.maximum(scale, 1)) | (sy < 1e-9 * np.maximum(scale, 1)), np.nan, rho
+    )
 
 
 def spearman_ci(
@@ -303,14 +315,11 @@ def spearman_ci(
     correlation given a third) and its percentile bootstrap CI over items. Returns (rho, low, high)."""
     parts = [x.rename("x"), y.rename("y")] + ([control.rename("c")] if control is not None else [])
     joined = pd.concat(parts, axis=1, join="inner").dropna()
-    xs, ys = joined.x.to_numpy(), joined.y.to_numpy()
-    cs = joined.c.to_numpy() if control is not None else None
-    rho = _rank_corr(xs, ys, cs)
-    rng = np.random.default_rng(seed)
-    boot = np.empty(n_boot)
-    for i in range(n_boot):
-        idx = rng.integers(0, len(joined), len(joined))
-        boot[i] = _rank_corr(xs[idx], ys[idx], None if cs is None else cs[idx])
+    xs, ys = joined.x.to_numpy(float), joined.y.to_numpy(float)
+    cs = joined.c.to_numpy(float) if control is not None else None
+    rho = float(_rank_corr(xs[None], ys[None], None if cs is None else cs[None])[0])
+    idx = np.random.default_rng(seed).integers(0, len(joined), (n_boot, len(joined)))
+    boot = _rank_corr(xs[idx], ys[idx], None if cs is None else cs[idx])
     if np.isnan(boot).all():  # e.g. no photo ever changes: no rank order to correlate
         return rho, float("nan"), float("nan")
     alpha = (1 - level) / 2

@@ -578,14 +578,16 @@ def jumps_in_context(translation: dict, scale: dict, paper_examples: dict[str, t
         )
         pick = ex["stats"]["largest_change"]
         ax.plot(pick, 1 / len(v), "*", ms=9, color=f"C{i}", mec="k", mew=0.5, zorder=4)
-        ax.annotate(
+        ax.annotate(  # left of the star, on a white patch so the grid lines and CI bars do not cut it
             f"pick {pick:.2f}",
             (pick, 1 / len(v)),
             textcoords="offset points",
-            xytext=(0, 7 + 9 * i),
-            ha="center",
+            xytext=(-6, 4 + 9 * i),
+            ha="right",
             fontsize=6.5,
             color=f"C{i}",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9},
+            zorder=5,
         )
         for r in sh[sh.hits == 0].itertuples():  # a share of 0 cannot sit on a log axis: say it
             ax.annotate(
