@@ -83,3 +83,45 @@ def test_the_ten_line_example_prints_what_the_readme_says():
     assert said, "the README no longer quotes the example's numbers in the expected form"
     ran = [f"{float(x):.3f}" for x in (*rows["p_top1_change"], *rows["mac"])]
     assert list(said.groups()) == ran
+
+
+def test_the_new_verdicts_follow_their_numbers():
+    def corr(rho_typ: float, rho_part: float) -> list[dict]:
+        rows = []
+        for model in ("lite0", "lite2"):
+            for k, rho in (
+                ("typicality", rho_typ),
+                ("area", rho_typ),
+                ("placement", rho_typ),
+                (findings.framing.PARTIAL, rho_part),
+            ):
+                rows.append(
+                    {
+                        "model": model,
+                        "protocol": "crop",
+                        "stratifier": k,
+                        "rho": rho,
+                        "low": rho - 0.05,
+                        "high": rho + 0.05,
+                    }
+                )
+        return rows
+
+    size_only = findings._v08(lambda name: {"correlations": corr(-0.1, 0.0)})
+    assert size_only.startswith("**not separable from object size") and "below 0 in 0 of 2" in size_only
+    beyond = findings._v08(lambda name: {"correlations": corr(-0.1, -0.1)})
+    assert beyond.startswith("**reproduced on real framing**")
+    none = findings._v08(lambda name: {"correlations": corr(0.1, 0.0)})
+    assert none.startswith("**not reproduced on real framing**")
+
+    maps = [{"model": "lite0", "jaggedness": 0.2, "ci_low": 0.1, "ci_high": 0.3, "images": 9}]
+
+    def depth_reader(verdicts: dict):
+        return lambda name: maps if name == "03_jaggedness_maps" else {"verdicts": verdicts}
+
+    assert findings._v03(depth_reader({"a": "reproduced", "b": "reproduced"})).startswith(
+        "**reproduced under every"
+    )
+    assert findings._v03(depth_reader({"a": "reproduced", "b": "inconclusive"})).startswith("**depends on")
+    assert findings._v03(depth_reader({"a": "inconclusive"})).startswith("**not established")
+    assert findings._v03(depth_reader({"a": "needs two networks"})).startswith("no verdict")

@@ -516,14 +516,24 @@ def _v03(read) -> str:
 
 def _v08(read) -> str:
     c = _t(read("08_real_framing")["correlations"])
-    typ, size, part = (c[c.stratifier == k] for k in ("typicality", "area", framing.PARTIAL))
+    typ, size, place, part = (
+        c[c.stratifier == k] for k in ("typicality", "area", "placement", framing.PARTIAL)
+    )
     cases = len(typ)
     if typ.rho.isna().all():
         return "no verdict: no top-1 change in these runs to correlate with typicality"
-    below = {name: int((t.high < 0).sum()) for name, t in (("typ", typ), ("size", size), ("part", part))}
+    below = {
+        name: int((t.high < 0).sum())
+        for name, t in (("typ", typ), ("size", size), ("place", place), ("part", part))
+    }
     width = float((part.high - part.low).max() / 2)
-    placement = f"placement given size: CI below 0 in {below['part']} of {cases} network x protocol cases" + (
-        f" (no detectable effect; CIs about +-{width:.2f})" if below["part"] == 0 else ""
+    placement = (
+        f"placement given size: rank correlation below 0 in {below['place']} of {cases} network x protocol "
+        f"cases, but it too goes with size; with the ranks of size partialled out, below 0 in "
+        f"{below['part']} "
+        f"of {cases}"
+        + (f" (no detectable effect; CIs about +-{width:.2f})" if below["part"] == 0 else "")
+        + " (a partial rank correlation removes a monotone size trend only)"
     )
     if below["part"] == cases:
         head = "**reproduced on real framing**: an atypically placed object costs stability beyond its size"
