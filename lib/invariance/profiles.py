@@ -42,8 +42,8 @@ _FRAMING: dict[str, dict[str, Any]] = {
 _DRY_FRAMING: dict[str, Any] = {"framing_images": 4, "framing_steps": 1}
 
 # Per notebook and profile: the values that differ from _BASE. Image counts in `default` are chosen so
-# that `make figures` takes about half an hour on a 2-core CPU from an empty cache (see README, "Profiles
-# and budgets": 32.6 min measured for all nine, 15 of them in the remedies training of notebook 09).
+# that `make figures` stays under an hour on a 2-core CPU from an empty cache (see README, "Profiles
+# and budgets": 53.4 min measured for all nine, 17 of them in 01 and 15 in the remedies training of 09).
 _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
     # Figure 1: the rows' images are picked from the whole sample (n_images) along a path of `span` one-pixel
     # shifts and `size_steps` one-pixel size steps; `clips` are video clips (names or folders of frames).
