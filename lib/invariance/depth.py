@@ -109,6 +109,9 @@ def differences(comparisons: Mapping[str, Mapping[str, pd.DataFrame]]) -> pd.Dat
             rows.append({**row, "verdict": "needs two networks"})
             continue
         first, last = tables[models[0]], tables[models[-1]]
+        if first.empty or last.empty:  # e.g. no image every (untrained) network gets right
+            rows.append({**row, "verdict": "no images"})
+            continue
         d, lo, hi, p = metrics.difference_ci(last.assign(seed=0), first.assign(seed=0), "p_top1_change")
         verdict = "reproduced" if lo > 0 else "reversed" if hi < 0 else "inconclusive"
         rows.append({**row, "difference": d, "low": lo, "high": hi, "p": p, "verdict": verdict})

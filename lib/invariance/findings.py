@@ -501,6 +501,7 @@ def _v03(read) -> str:
         return f"on the maps, {maps}"
     kinds = set(controls.values())
     summary = ", ".join(f"{name}: {verdict}" for name, verdict in controls.items())
+    kinds -= {"no images"}
     if not kinds or kinds == {"needs two networks"}:
         return f"no verdict: the controls need two networks; on the maps, {maps}"
     if kinds == {"reproduced"}:
