@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import urllib.request
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -253,9 +253,14 @@ def download(url: str, dest: Path, sha256: str | None = None) -> Path:
 def folder_digest(folder: Path) -> str:
     """The content digest of a folder of files (SAMPLE_CONTENT_SHA256, video.CLIP_SHA256): SHA-256 of the
     sorted lines "<file name>:<sha256 of the file>"."""
+    return _lines_digest(folder, lambda name, sha: f"{name}:{sha}")
+
+
+def _lines_digest(folder: Path, line: Callable[[str, str], str]) -> str:
+    """SHA-256 of one line per file of folder (sorted by name): line(name, sha256 of the file) + newline."""
     h = hashlib.sha256()
     for p in sorted(folder.iterdir(), key=lambda p: p.name):
-        h.update(f"{p.name}:{paths.file_sha256(p)}\n".encode())
+        h.update(f"{line(p.name, paths.file_sha256(p))}\n".encode())
     return h.hexdigest()
 
 
@@ -305,10 +310,7 @@ def fetch_boxes(
 def sha256sum_digest(folder: Path, prefix: str = "images/") -> str:
     """What `sha256sum <prefix>* | sha256sum` prints for the files of folder (names sorted), i.e. the
     SHA-256 of the lines "<sha256>  <prefix><name>"."""
-    h = hashlib.sha256()
-    for p in sorted(folder.iterdir(), key=lambda p: p.name):
-        h.update(f"{paths.file_sha256(p)}  {prefix}{p.name}\n".encode())
-    return h.hexdigest()
+    return _lines_digest(folder, lambda name, sha: f"{sha}  {prefix}{name}")
 
 
 def fetch_val227(
