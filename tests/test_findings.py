@@ -42,8 +42,28 @@ def test_sentences_and_verdicts_on_hand_made_values(tmp_path):
     (tmp_path / "07_sampling_toy.json").write_text(json.dumps({"values": toy}))
     (tmp_path / "03_jaggedness_maps.json").write_text(json.dumps({"values": jag}))
     assert "spread 1.5e-16" in findings.f07_toy(toy)
+    ranged = [
+        r | {"min over 10 signals": r["max - min over shifts"] / 2, "max over 10 signals": 2.0} for r in toy
+    ]
+    assert "spread 1.5e-16 (7.5e-17 to 2.0e+00)" in findings.f07_toy(ranged)
+    assert "range over 10 random signals" in findings.f07_toy(ranged)
     read = lambda name: findings.sidecar_values(name, tmp_path)  # noqa: E731
     assert findings.CLAIMS["07"].verdict(read).startswith("**reproduced**")
+    (tmp_path / "07_sampling_toy.json").write_text(json.dumps({"values": ranged}))
+    assert findings.CLAIMS["07"].verdict(read).startswith("**not reproduced**")  # judged on the worst signal
+    periodicity = [
+        {"model": "lite0", "max at multiples of 32": 3.6e-7, "min at other shifts": 0.5, "init seeds": 0},
+        {
+            "model": "vgg16 (untrained)",
+            "max at multiples of 32": 0.08,
+            "min at other shifts": 0.013,
+            "init seeds": 3,
+        },
+    ]
+    text = findings.f07_periodicity(periodicity)
+    assert (
+        "lite0: 3.6e-07 at multiples" in text and "vgg16 (untrained), worst of 3 init seeds: 8.0e-02" in text
+    )
     (tmp_path / "05_crop_rescale_sweep.json").write_text(json.dumps({"config": {}}))
     with pytest.raises(ValueError, match="holds no values"):
         findings.sidecar_values("05_crop_rescale_sweep", tmp_path)

@@ -88,10 +88,19 @@ def toy_curves(
     return pd.DataFrame(rows)
 
 
-def toy_spread(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per variant: max - min over the shifts of the relative change of the pooled output (0 = invariant)."""
+def toy_spread(curves: pd.DataFrame, signals: int = 1, **toy: object) -> pd.DataFrame:
+    """Per variant: max - min over the shifts of the relative change of the pooled output (0 = invariant),
+    for the signal of `curves`; with signals > 1 also its smallest and largest value over that many random
+    signals and kernels (seeds 0..signals-1, toy_curves(**toy)), since one random signal is one draw."""
     g = curves.groupby("variant", sort=False).pooled
-    return (g.max() - g.min()).rename("max - min over shifts").to_frame()
+    out = (g.max() - g.min()).rename("max - min over shifts").to_frame()
+    if signals > 1:
+        draws = pd.concat(
+            [toy_spread(toy_curves(seed=seed, **toy)).iloc[:, 0] for seed in range(signals)], axis=1
+        )
+        out[f"min over {signals} signals"] = draws.min(axis=1)
+        out[f"max over {signals} signals"] = draws.max(axis=1)
+    return out
 
 
 # --- circular padding and the total stride -----------------------------------------------------------
@@ -186,15 +195,16 @@ def pooled_stage_features(model: LoadedModel, frames: torch.Tensor) -> list[torc
     return captured
 
 
-def stage_invariance(
+def stage_changes(
     model: LoadedModel, protocol: protocols.Protocol, images: Sequence[SourceImage], batch_images: int = 4
 ) -> pd.DataFrame:
-    """Per stage: normalised change of the pooled features between consecutive frames,
-    ||f(a) - f(b)|| / mean(||f(a)||, ||f(b)||), mean over pairs with a 95% CI over images.
+    """Per stage and pair of consecutive frames: normalised change of the pooled features,
+    ||f(a) - f(b)|| / mean(||f(a)||, ||f(b)||).
 
-    Columns: model, stage, stride, change, ci_low, ci_high."""
+    Columns: stage, stride, image_id, change (one row per stage x image x pair)."""
     canvas = model.data_config.input_size
-    per_stage: list[list[np.ndarray]] = [[] for _ in stage_modules(model.module)]
+    stages = stage_modules(model.module)
+    per_stage: list[list[np.ndarray]] = [[] for _ in stages]
     ids: list[str] = []
     for i in range(0, len(images), batch_images):
         group = images[i : i + batch_images]
@@ -206,11 +216,42 @@ def stage_invariance(
             change = (a - c).norm(dim=-1) / ((a.norm(dim=-1) + c.norm(dim=-1)) / 2).clamp_min(1e-12)
             per_stage[s].append(change.flatten().cpu().numpy())
         ids += [img.id for img in group for _ in range(k - 1)]
+    return pd.concat(
+        [
+            pd.DataFrame({"stage": name, "stride": stride, "image_id": ids, "change": np.concatenate(chunks)})
+            for (name, stride), chunks in zip(stages, per_stage, strict=True)
+        ],
+        ignore_index=True,
+    )
+
+
+def stage_summary(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per network label and stage: mean change with its 95% CI. pairs: stage_changes rows with model and
+    seed columns (seed -1 for a pretrained network). One network: a bootstrap over images; several
+    initialisation seeds of one architecture: metrics.seed_image_ci (seed-to-seed and image-to-image noise),
+    with the range of the per-seed means beside it.
+
+    Columns: model, stage, stride, change, ci_low, ci_high, seeds, seed_low, seed_high."""
     rows = []
-    for (name, stride), chunks in zip(stage_modules(model.module), per_stage, strict=True):
-        v, lo, hi = metrics.bootstrap_ci(np.concatenate(chunks), ids, n_boot=500)
+    for (model, stage, stride), t in pairs.groupby(["model", "stage", "stride"], sort=False):
+        seeds = t.seed.nunique()
+        if seeds > 1:
+            v, lo, hi = metrics.seed_image_ci(t.change, t.seed, t.image_id)
+        else:
+            v, lo, hi = metrics.bootstrap_ci(t.change.to_numpy(), t.image_id.to_numpy(), n_boot=500)
+        per_seed = t.groupby("seed").change.mean()
         rows.append(
-            {"model": model.label, "stage": name, "stride": stride, "change": v, "ci_low": lo, "ci_high": hi}
+            {
+                "model": model,
+                "stage": stage,
+                "stride": int(stride),
+                "change": v,
+                "ci_low": lo,
+                "ci_high": hi,
+                "seeds": seeds,
+                "seed_low": float(per_seed.min()),
+                "seed_high": float(per_seed.max()),
+            }
         )
     return pd.DataFrame(rows)
 
@@ -218,12 +259,18 @@ def stage_invariance(
 # --- cached runs over networks (notebook 07) -----------------------------------------------------------
 
 
+def _seed(model: LoadedModel) -> int:
+    """The initialisation seed of an untrained network, -1 for a pretrained one (a table column)."""
+    return -1 if model.seed is None else model.seed
+
+
 def periodicity_checks(
     models: Sequence[LoadedModel], images: Sequence[SourceImage], shifts: Sequence[int]
 ) -> dict[str, pd.DataFrame]:
-    """shift_periodicity for every network: {model label: table} (cached)."""
+    """shift_periodicity for every network (cached), the initialisation seeds of one untrained architecture
+    in one table: {model label: table with a seed column}."""
     ids = [img.id for img in images]
-    checks = {}
+    tables: dict[str, list[pd.DataFrame]] = {}
     for m in models:
         key = {
             "model": m.cache_key(),
@@ -232,14 +279,14 @@ def periodicity_checks(
             "shifts": list(shifts),
             "what": "circular periodicity",
         }
-        checks[m.label] = cache.cached_once(
-            f"{m.name}-periodicity", key, lambda m=m: shift_periodicity(m, images, shifts)
-        )
-    return checks
+        t = cache.cached_once(f"{m.name}-periodicity", key, lambda m=m: shift_periodicity(m, images, shifts))
+        tables.setdefault(m.label, []).append(t.assign(seed=_seed(m)))
+    return {label: pd.concat(ts, ignore_index=True) for label, ts in tables.items()}
 
 
 def periodicity_summary(checks: Mapping[str, pd.DataFrame], stride: int = 32) -> pd.DataFrame:
-    """Per network: the largest logit change at multiples of the stride, and the smallest elsewhere."""
+    """Per network: the largest logit change at multiples of the stride, and the smallest elsewhere, over
+    all its initialisation seeds (an untrained architecture is judged by its worst seed)."""
     rows = []
     for model, t in checks.items():
         on = t["shift"] % stride == 0
@@ -248,6 +295,7 @@ def periodicity_summary(checks: Mapping[str, pd.DataFrame], stride: int = 32) ->
                 "model": model,
                 f"max at multiples of {stride}": t.max_abs_logit_diff[on].max(),
                 "min at other shifts": t.max_abs_logit_diff[~on & (t["shift"] > 0)].min(),
+                "init seeds": int(t.seed[t.seed >= 0].nunique()),  # 0: pretrained
             }
         )
     return pd.DataFrame(rows).set_index("model")
@@ -256,7 +304,8 @@ def periodicity_summary(checks: Mapping[str, pd.DataFrame], stride: int = 32) ->
 def stage_invariance_table(
     models: Sequence[LoadedModel], protocol: protocols.Protocol, images: Sequence[SourceImage]
 ) -> pd.DataFrame:
-    """stage_invariance for every network, one long table (cached)."""
+    """Stage-wise invariance of every network (stage_changes, cached per network), summarised per network
+    label over its initialisation seeds (stage_summary)."""
     ids = [img.id for img in images]
     tables = []
     for m in models:
@@ -265,9 +314,8 @@ def stage_invariance_table(
             "protocol": protocol,
             "images": ids,
             "pixels": content_key(images),
-            "what": "stages",
+            "what": "stage changes per pair",
         }
-        tables.append(
-            cache.cached_once(f"{m.name}-stages", key, lambda m=m: stage_invariance(m, protocol, images))
-        )
-    return pd.concat(tables, ignore_index=True)
+        t = cache.cached_once(f"{m.name}-stages", key, lambda m=m: stage_changes(m, protocol, images))
+        tables.append(t.assign(model=m.label, seed=_seed(m)))
+    return stage_summary(pd.concat(tables, ignore_index=True))

@@ -102,6 +102,7 @@ class LoadedModel:
     data_config: DataConfig
     pretrained: bool
     weights: str  # file sha256 / source, or "random init (seed N)"
+    seed: int | None = None  # the initialisation seed of an untrained network; None when pretrained
 
     @property
     def label(self) -> str:
@@ -295,7 +296,9 @@ def load(
     else:
         module, weights = _create_hub(s, Path(weights_path) if weights_path else None)
     module.eval().to(device)
-    return LoadedModel(s.name, module, _data_config(module), pretrained, weights)
+    return LoadedModel(
+        s.name, module, _data_config(module), pretrained, weights, None if pretrained else seed
+    )
 
 
 def normalize(frames: torch.Tensor, cfg: DataConfig) -> torch.Tensor:

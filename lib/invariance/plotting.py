@@ -659,8 +659,21 @@ def sampling_toy(curves: pd.DataFrame, spread: pd.DataFrame | None = None) -> pl
         values = spread.iloc[:, 0]
         y = np.arange(len(values))
         ax.barh(y, values.clip(lower=1e-18), color=[colours.get(v, "0.5") for v in values.index])
+        ranges = [c for c in spread.columns if c.startswith(("min over", "max over"))]
         for k, v in enumerate(values):
-            ax.text(v * 1.6, k, f"{v:.1e}", va="center", fontsize=7)
+            ax.text(v * 1.6, k - 0.22, f"{v:.1e}", va="center", fontsize=7)
+        if ranges:  # the same spread for other random signals: the bar is one draw
+            lo, hi = spread[ranges[0]].clip(lower=1e-18), spread[ranges[1]].clip(lower=1e-18)
+            ax.hlines(y + 0.25, lo, hi, color="k", lw=1.2)
+            ax.plot(lo, y + 0.25, "k|", hi, y + 0.25, "k|", ms=5)
+            ax.text(
+                0.99,
+                0.02,
+                f"black: range over {ranges[0].split()[2]} random signals",
+                transform=ax.transAxes,
+                ha="right",
+                fontsize=7,
+            )
         ax.set_xscale("log")
         ax.set_xlim(1e-18, 10)
         ax.set_yticks(y, list(values.index), fontsize=7.5)
@@ -682,9 +695,19 @@ def periodicity(checks: dict[str, pd.DataFrame], stride: int = 32) -> plt.Figure
     use_style()
     fig, ax = plt.subplots(figsize=(7.4, 3.4))
     for i, (model, t) in enumerate(checks.items()):
-        ax.semilogy(
-            t["shift"], t.max_abs_logit_diff.clip(lower=1e-9), "o-", ms=2.5, lw=1, color=f"C{i}", label=model
-        )
+        seeds = t.groupby("seed", sort=False) if "seed" in t else [(None, t)]
+        n = t.seed[t.seed >= 0].nunique() if "seed" in t else 0
+        for j, (_, one) in enumerate(seeds):  # an untrained architecture: one line per init seed
+            ax.semilogy(
+                one["shift"],
+                one.max_abs_logit_diff.clip(lower=1e-9),
+                "o-",
+                ms=2.5,
+                lw=1,
+                alpha=1 if n <= 1 else 0.7,
+                color=f"C{i}",
+                label=(f"{model}, {n} init seeds" if n > 1 else model) if j == 0 else None,
+            )
     top = max(float(t["shift"].max()) for t in checks.values())
     for m in range(stride, int(top) + 1, stride):
         ax.axvline(m, color="0.7", ls="--", lw=0.8)
@@ -704,15 +727,24 @@ def stage_curves(table: pd.DataFrame) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(8.4, 3.6))
     for i, (model, t) in enumerate(table.groupby("model", sort=False)):
         err = [t.change - t.ci_low, t.ci_high - t.change]
+        seeds = int(t.seeds.iloc[0]) if "seeds" in t else 1
         ax.errorbar(
-            t.stride, t.change, yerr=err, fmt="o-", ms=3, lw=1.2, capsize=2, color=f"C{i}", label=model
+            t.stride,
+            t.change,
+            yerr=err,
+            fmt="o-",
+            ms=3,
+            lw=1.2,
+            capsize=2,
+            color=f"C{i}",
+            label=f"{model}, mean of {seeds} init seeds" if seeds > 1 else model,
         )
     ax.set_xscale("log", base=2)
     ax.set(
         xlabel="total stride of the stage (its output is globally average-pooled)",
         ylabel="||f(x) - f(shifted x)|| / ||f||",
         title="Globally pooled stage features, one-pixel diagonal shifts\n"
-        "(error bars: 95% bootstrap CI over images)",
+        "(error bars: 95% CI over images; for several init seeds over seeds and images)",
     )
     ax.legend(fontsize=7, loc="upper left")
     return fig

@@ -128,6 +128,7 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
             "n_images": 2,
             "architectures": ("resnet50",),
             "architectures_pretrained": False,
+            "init_seeds": (0,),
             "periodicity_images": 1,
             "shifts": (0, 1, 2, 16, 31, 32, 33),
         },
@@ -135,6 +136,7 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
             "n_images": 30,
             "architectures": ("resnet50", "vgg16"),
             "architectures_pretrained": False,
+            "init_seeds": (0, 1, 2),
             "periodicity_images": 4,
             "shifts": (*range(0, 9), 12, 16, 24, 31, 32, 33, 40, 48, 56, 63, 64),
         },
@@ -143,6 +145,7 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
             "n_images": 200,
             "architectures": ("resnet50",),
             "architectures_pretrained": True,
+            "init_seeds": (0,),
             "periodicity_images": 16,
             "shifts": tuple(range(0, 65)),
         },
@@ -232,6 +235,7 @@ _DRY_RUN: dict[str, dict[str, Any]] = {
     "07_sampling_theorem": {
         "n_images": 2,
         "architectures_pretrained": False,
+        "init_seeds": (0, 1),
         "periodicity_images": 1,
         "shifts": (0, 1, 2, 32, 33),
     },
@@ -368,8 +372,13 @@ def load_models(s: Settings) -> list[models.LoadedModel]:
 
 
 def load_architectures(s: Settings) -> list[models.LoadedModel]:
-    """The paper's architectures of a notebook: random weights offline (labelled untrained), pretrained in
-    the paper profile."""
+    """The paper's architectures of a notebook: random weights offline (labelled untrained), one network per
+    initialisation seed in `s.init_seeds` (an untrained network's numbers depend on its seed, so they are
+    reported over several), pretrained in the paper profile (one each)."""
+    if s.architectures_pretrained:
+        return [models.load(name, pretrained=True, device=s.device) for name in s.architectures]
     return [
-        models.load(name, pretrained=s.architectures_pretrained, device=s.device) for name in s.architectures
+        models.load(name, pretrained=False, device=s.device, seed=seed)
+        for name in s.architectures
+        for seed in s.init_seeds
     ]
