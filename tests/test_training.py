@@ -3,10 +3,12 @@ paste they use is tested in test_transforms, the data in test_cifar)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 import torch
-from invariance import training
+from invariance import cache, training
 from invariance.placement import PlacementDistribution
 
 TINY = training.Architecture(widths=(8, 16, 16))
@@ -20,7 +22,7 @@ def tiny_config(**kw) -> training.TrainConfig:
 # --- networks --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("downsampling, stride", [("stride", 8), ("blurpool", 8), ("none", 1)])
+@pytest.mark.parametrize("downsampling, stride", [("stride", 8), ("blurpool", 8), ("aps", 8), ("none", 1)])
 def test_architectures(downsampling, stride):
     arch = training.Architecture(widths=(4, 8, 8, 8), downsampling=downsampling)
     net = training.make_network(arch)
@@ -31,6 +33,19 @@ def test_architectures(downsampling, stride):
     assert has_blur == (downsampling == "blurpool")
     with pytest.raises(ValueError, match="downsampling"):
         training.Architecture(downsampling="maxpool")
+    with pytest.raises(ValueError, match="padding"):
+        training.Architecture(padding="reflect")
+
+
+def test_circular_padding_gets_its_own_cache_key_and_zero_padding_keeps_the_old_one(small_train):
+    zeros, circular = tiny_config(), tiny_config(arch=training.Architecture((8, 16, 16), padding="circular"))
+    assert circular.name.endswith("stride-circular-seed0") and zeros.name.endswith("stride-seed0")
+    assert training.cache_folder(zeros, small_train) != training.cache_folder(circular, small_train)
+    # a zero-padded network keeps the key it had before padding was a field (cached weights stay valid)
+    before = asdict(zeros)
+    del before["arch"]["padding"]
+    old_key = {"train": before, "data": small_train.source, "version": training.TRAINING_VERSION}
+    assert training.cache_folder(zeros, small_train) == cache.run_dir(f"train-{zeros.name}", old_key)
 
 
 def test_lr_schedule_warms_up_then_decays_to_zero():

@@ -25,12 +25,14 @@ from torch.nn import functional as F
 from . import cache, files, paths
 from .cifar import CLASSES, Split
 from .placement import PlacementDistribution
+from .polyphase import APSDownsample
 from .progress import bar as progress_bar
 from .transforms import paste
 
 log = logging.getLogger(__name__)
 
-DOWNSAMPLING = ("stride", "blurpool", "none")
+DOWNSAMPLING = ("stride", "blurpool", "aps", "none")
+PADDING = ("zeros", "circular")  # torch's padding_mode names
 # CIFAR-10 training-set channel statistics, applied inside the network so that its input is the canvas
 # itself (black = 0) and every variant sees the same pixels.
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -46,15 +48,22 @@ class Architecture:
     stride: a stride-2 convolution (subsampling with no blur, as in standard CNNs);
     blurpool: a 3x3 binomial blur with stride 2 (timm's BlurPool2d, zero padding) on the previous block's
       output, then a stride-1 convolution: blur after the nonlinearity, before every subsampling;
+    aps: adaptive polyphase sampling (polyphase.APSDownsample) on the previous block's output, then a
+      stride-1 convolution: the same place and cost as blurpool, exactly equivariant to circular shifts;
     none: no subsampling at all (every block at full resolution; ~20x the compute).
+    padding: how every convolution (and BlurPool's blur) pads: "zeros" (standard) or "circular" (a torus:
+      with aps, the network is exactly invariant to circular shifts of its input).
     """
 
     widths: tuple[int, ...] = (16, 32, 64, 128)
     downsampling: str = "stride"
+    padding: str = "zeros"
 
     def __post_init__(self) -> None:
         if self.downsampling not in DOWNSAMPLING:
             raise ValueError(f"downsampling must be one of {DOWNSAMPLING}, not {self.downsampling!r}")
+        if self.padding not in PADDING:
+            raise ValueError(f"padding must be one of {PADDING}, not {self.padding!r}")
 
 
 class Normalize(nn.Module):
@@ -76,9 +85,12 @@ def make_network(arch: Architecture, classes: int = len(CLASSES)) -> nn.Sequenti
         if i > 0 and arch.downsampling == "stride":
             stride = 2
         elif i > 0 and arch.downsampling == "blurpool":
-            layers.append(BlurPool2d(cin, filt_size=3, stride=2, pad_mode="constant"))
+            pad = "constant" if arch.padding == "zeros" else arch.padding
+            layers.append(BlurPool2d(cin, filt_size=3, stride=2, pad_mode=pad))
+        elif i > 0 and arch.downsampling == "aps":
+            layers.append(APSDownsample(2))
         layers += [
-            nn.Conv2d(cin, width, 3, stride, 1, bias=False),
+            nn.Conv2d(cin, width, 3, stride, 1, bias=False, padding_mode=arch.padding),
             nn.BatchNorm2d(width),
             nn.ReLU(inplace=True),
         ]
@@ -103,7 +115,8 @@ class TrainConfig:
 
     @property
     def name(self) -> str:
-        return f"{self.placement.kind}-{self.arch.downsampling}-seed{self.seed}"
+        pad = "" if self.arch.padding == "zeros" else f"-{self.arch.padding}"
+        return f"{self.placement.kind}-{self.arch.downsampling}{pad}-seed{self.seed}"
 
 
 @dataclass
@@ -223,7 +236,12 @@ def train(
 
 
 def cache_folder(cfg: TrainConfig, data: Split) -> Path:
-    key = {"train": asdict(cfg), "data": data.source, "version": TRAINING_VERSION}
+    train = asdict(cfg)
+    if (
+        train["arch"]["padding"] == "zeros"
+    ):  # the only padding before it was a field: 09's weights keep their key
+        del train["arch"]["padding"]
+    key = {"train": train, "data": data.source, "version": TRAINING_VERSION}
     return cache.run_dir(f"train-{cfg.name}", key)
 
 
