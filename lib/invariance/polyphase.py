@@ -18,7 +18,8 @@ from torch import nn
 
 def polyphase_components(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
     """The stride**2 polyphase components of x (B, C, H, W), H and W divisible by stride:
-    (B, stride**2, C, H / stride, W / stride); component k = i * stride + j is x[..., i::stride, j::stride]."""
+    (B, stride**2, C, H / stride, W / stride); component k = i * stride + j is x[..., i::stride, j::stride]
+    """
     b, c, h, w = x.shape
     if h % stride or w % stride:
         raise ValueError(
