@@ -8,7 +8,7 @@ the certificate is the largest change of any logit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -42,8 +42,3 @@ def circular_logit_change(
             worst = torch.maximum(worst, (out - base).abs().amax(dim=(0, 2)).cpu())
     return worst
 
-
-def batches(images: torch.Tensor, size: int) -> Iterable[torch.Tensor]:
-    """images (N, ...) in consecutive slices of `size`."""
-    for i in range(0, len(images), size):
-        yield images[i : i + size]
