@@ -41,4 +41,3 @@ def circular_logit_change(
             out = model(frames).double().view(len(group), b, -1)
             worst = torch.maximum(worst, (out - base).abs().amax(dim=(0, 2)).cpu())
     return worst
-
