@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import torch
-from invariance import aliasing, models
+from invariance import aliasing, metrics, models, profiles
 
 
 def test_fourier_shift_integer_is_roll_and_lowpass_is_bandlimited():
@@ -42,16 +42,15 @@ def test_stage_features(lite0):
 
 def test_toy_spread_over_random_signals_brackets_the_plotted_one():
     shifts = np.linspace(0, 2, 9)
-    spread = aliasing.toy_spread(aliasing.toy_curves(shifts=shifts), signals=4, shifts=shifts)
+    spread = aliasing.toy_spread(aliasing.toy_curves(shifts=shifts), signals=4)
     lo, hi = spread["min over 4 signals"], spread["max over 4 signals"]
-    assert ((lo <= spread.iloc[:, 0]) & (spread.iloc[:, 0] <= hi)).all()  # seed 0 is one of the four
+    # the draws use the shifts of the plotted curves, so seed 0's spread is one of the four
+    assert ((lo <= spread.iloc[:, 0]) & (spread.iloc[:, 0] <= hi)).all()
     assert hi["linear, band-limited input"] < 1e-10 < lo["ReLU, band-limited input"]
     assert (lo < hi).loc[["ReLU, broadband input", "linear, broadband input"]].all()  # draws differ
 
 
 def test_stage_summary_pools_init_seeds_and_keeps_one_network_per_image():
-    from invariance import metrics
-
     rows = [
         {"model": m, "seed": seed, "stage": "s1", "stride": 2, "image_id": img, "change": value}
         for m, seeds in (("net", [-1]), ("arch (untrained)", [0, 1, 2]))
@@ -92,10 +91,15 @@ def test_periodicity_summary_judges_an_architecture_by_its_worst_seed():
 
 
 def test_untrained_architectures_come_one_per_init_seed():
-    from invariance import profiles
-
     s = profiles.settings("07_sampling_theorem", "smoke", init_seeds=(0, 1))
     nets = profiles.load_architectures(s)
     assert [(n.label, n.seed) for n in nets] == [("resnet50 (untrained)", 0), ("resnet50 (untrained)", 1)]
     w0, w1 = (next(n.module.parameters()) for n in nets)
     assert not torch.equal(w0, w1) and nets[0].cache_key() != nets[1].cache_key()
+
+
+def test_a_network_listed_twice_is_counted_once():
+    net = models.load("resnet50", pretrained=False, seed=0)
+    again = models.load("resnet50", pretrained=False, seed=0)
+    other = models.load("resnet50", pretrained=False, seed=1)
+    assert aliasing._distinct([net, again, other]) == [net, other]

@@ -61,9 +61,15 @@ def test_sentences_and_verdicts_on_hand_made_values(tmp_path):
         },
     ]
     text = findings.f07_periodicity(periodicity)
+    assert "lite0: 3.6e-07 at multiples, >= 0.5 elsewhere;" in text
     assert (
-        "lite0: 3.6e-07 at multiples" in text and "vgg16 (untrained), worst of 3 init seeds: 8.0e-02" in text
+        "vgg16 (untrained), worst of 3 init seeds: 8.0e-02 at multiples, >= 0.013 elsewhere (not exact"
+        in text
     )
+    assert "float64 rounding" not in findings.f07_toy(ranged)  # 2.0 is no rounding error
+    (tmp_path / "07_sampling_toy.json").write_text(json.dumps({"values": toy}))
+    (tmp_path / "07_total_stride_periodicity.json").write_text(json.dumps({"values": periodicity}))
+    assert "exact (lite0); not even those for vgg16 (untrained)" in findings.CLAIMS["07"].verdict(read)
     (tmp_path / "05_crop_rescale_sweep.json").write_text(json.dumps({"config": {}}))
     with pytest.raises(ValueError, match="holds no values"):
         findings.sidecar_values("05_crop_rescale_sweep", tmp_path)

@@ -16,15 +16,25 @@ def _write(folder, name, values):
 def test_intervals_are_found_in_every_sidecar_shape():
     values = {
         "table": [
-            {"variant": "a", "zone": "edge", "value": 0.2, "ci_low": 0.1, "ci_high": 0.3, "n_seeds": 3}
+            {
+                "variant": "a",
+                "zone": "edge",
+                "value": 0.2,
+                "ci_low": 0.1,
+                "ci_high": 0.3,
+                "seeds": "0.2 / 0.3",
+            }
         ],
         "comparisons": [
             {"comparison": "a - b", "difference": -0.1, "low": -0.2, "high": 0.0, "finding": False}
         ],
+        "maps": [{"model": "lite0", "jaggedness": 0.21, "ci_low": 0.16, "ci_high": 0.27, "images": 64}],
+        "correlations": [{"model": "lite0", "rho": -0.1, "low": -0.17, "high": -0.04}],
     }
     t = reruns.intervals(values)
-    assert t.part.tolist() == ["table", "comparisons"]
-    assert t.record.tolist() == ["variant=a, zone=edge, n_seeds=3", "comparison=a - b"]
+    assert t.quantity.tolist() == ["value", "difference", "jaggedness", "rho"]
+    # labels are the texts that name a record; a text holding decimal numbers is a result
+    assert t.label.tolist() == ["variant=a, zone=edge", "comparison=a - b", "model=lite0", "model=lite0"]
     curves = [
         {"variant": "a", "offset": 4, "accuracy": 0.5, "accuracy_low": 0.4, "accuracy_high": 0.6, "mac": 0.1}
     ]
@@ -32,27 +42,40 @@ def test_intervals_are_found_in_every_sidecar_shape():
     assert t[["quantity", "value", "low", "high"]].values.tolist() == [
         ["accuracy", 0.5, 0.4, 0.6]
     ]  # mac: no CI
+    with pytest.raises(ValueError, match="without a number before them"):
+        reruns.intervals([{"model": "a", "ci_low": 0.1, "ci_high": 0.2}])
 
 
 def test_compare_marks_values_outside_and_missing(tmp_path):
     published = [
-        {"variant": "a", "p": 0.20, "p_low": 0.15, "p_high": 0.25},
+        {"variant": "a", "p": 0.20, "p_low": 0.15, "p_high": 0.25, "seeds": "0.19 / 0.21"},
         {"variant": "b", "p": 0.10, "p_low": 0.08, "p_high": 0.12},
         {"variant": "c", "p": 0.30, "p_low": 0.25, "p_high": 0.35},
     ]
     rerun = [
-        {"variant": "a", "p": 0.24, "p_low": 0.0, "p_high": 1.0},  # inside (only the published CI counts)
-        {"variant": "b", "p": 0.13, "p_low": 0.1, "p_high": 0.2},  # outside
+        {"variant": "a", "p": 0.24, "p_low": 0.0, "p_high": 1.0, "seeds": "0.22 / 0.26"},  # inside
+        {"variant": "b", "p": 0.13, "p_low": 0.1, "p_high": 0.2},  # outside (only the published CI counts)
     ]
     _write(tmp_path / "pub", "09_x", published)
     _write(tmp_path / "new", "09_x", rerun)
-    table = reruns.compare(tmp_path / "pub", tmp_path / "new", ["09_x"]).set_index("record")
-    assert table.loc["variant=a", "inside"] == True  # noqa: E712
+    table = reruns.compare(tmp_path / "pub", tmp_path / "new", ["09_x"]).set_index("label")
+    assert table.loc["variant=a", "inside"] == True  # noqa: E712 (matched although its seeds text differs)
     assert table.loc["variant=b", "inside"] == False  # noqa: E712
     assert table.loc["variant=b", "shift"] == pytest.approx(0.03)
     assert table.loc["variant=c"].isna()["inside"]  # the rerun lacks it: neither inside nor outside
     s = reruns.summary(table.reset_index()).loc["09_x"]
     assert (s["intervals"], s["in rerun"], s["inside"]) == (3, 2, 1)
     assert s["largest |shift| / half-width"] == pytest.approx(1.5)
-    assert reruns.figures_named(tmp_path / "pub", ["07"]) == []
-    assert reruns.main([str(tmp_path / "pub"), str(tmp_path / "new")]) == 0
+    assert reruns.main([str(tmp_path / "pub"), str(tmp_path / "new")]) == 1  # one outside, one missing
+    assert reruns.main([str(tmp_path / "pub"), str(tmp_path / "pub")]) == 0
+
+
+def test_compare_refuses_runs_that_list_different_records_and_says_what_is_missing(tmp_path):
+    _write(tmp_path / "pub", "09_x", [{"variant": "a", "p": 0.2, "p_low": 0.1, "p_high": 0.3}])
+    _write(tmp_path / "new", "09_x", [{"variant": "z", "p": 0.2, "p_low": 0.1, "p_high": 0.3}])
+    with pytest.raises(ValueError, match="published 'variant=a', rerun 'variant=z'"):
+        reruns.compare(tmp_path / "pub", tmp_path / "new", ["09_x"])
+    with pytest.raises(FileNotFoundError, match="09_y.json is missing"):
+        reruns.compare(tmp_path / "pub", tmp_path / "new", ["09_y"])
+    with pytest.raises(SystemExit):
+        reruns.main([str(tmp_path / "pub"), str(tmp_path / "new"), "07"])  # no sidecar starts with 07

@@ -3,15 +3,15 @@ paste they use is tested in test_transforms, the data in test_cifar)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import numpy as np
 import pytest
 import torch
-from invariance import cache, training
+from invariance import remedies, training
+from invariance.cifar import Split
 from invariance.placement import PlacementDistribution
 
 TINY = training.Architecture(widths=(8, 16, 16))
+CIFAR_SHA256 = "cb8258abc78cae53ea0cf518d9a7d0f3c63e785f9946a43684d5ce6ebc6835e3"  # the shared archive
 
 
 def tiny_config(**kw) -> training.TrainConfig:
@@ -41,11 +41,11 @@ def test_circular_padding_gets_its_own_cache_key_and_zero_padding_keeps_the_old_
     zeros, circular = tiny_config(), tiny_config(arch=training.Architecture((8, 16, 16), padding="circular"))
     assert circular.name.endswith("stride-circular-seed0") and zeros.name.endswith("stride-seed0")
     assert training.cache_folder(zeros, small_train) != training.cache_folder(circular, small_train)
-    # a zero-padded network keeps the key it had before padding was a field (cached weights stay valid)
-    before = asdict(zeros)
-    del before["arch"]["padding"]
-    old_key = {"train": before, "data": small_train.source, "version": training.TRAINING_VERSION}
-    assert training.cache_folder(zeros, small_train) == cache.run_dir(f"train-{zeros.name}", old_key)
+    # a zero-padded network keeps the key it had before padding was a field, so 09's cached weights stay
+    # valid: the folder of 09's photographer network (seed 0) as the code at 7a4b8be named it
+    cifar_train = Split("train", torch.zeros(0, 3, 32, 32, dtype=torch.uint8), torch.zeros(0), CIFAR_SHA256)
+    cfg = remedies.variant_config("photographer", steps=600, seed=0)
+    assert training.cache_folder(cfg, cifar_train).name == "train-gaussian-stride-seed0-ad88625ad5b9"
 
 
 def test_lr_schedule_warms_up_then_decays_to_zero():

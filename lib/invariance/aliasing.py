@@ -88,15 +88,17 @@ def toy_curves(
     return pd.DataFrame(rows)
 
 
-def toy_spread(curves: pd.DataFrame, signals: int = 1, **toy: object) -> pd.DataFrame:
+def toy_spread(curves: pd.DataFrame, signals: int = 1) -> pd.DataFrame:
     """Per variant: max - min over the shifts of the relative change of the pooled output (0 = invariant),
     for the signal of `curves`; with signals > 1 also its smallest and largest value over that many random
-    signals and kernels (seeds 0..signals-1, toy_curves(**toy)), since one random signal is one draw."""
+    signals and kernels (toy_curves with seeds 0..signals-1, 64 samples, the shifts of `curves`), since one
+    random signal is one draw."""
     g = curves.groupby("variant", sort=False).pooled
     out = (g.max() - g.min()).rename("max - min over shifts").to_frame()
     if signals > 1:
+        shifts = tuple(curves["shift"].unique())
         draws = pd.concat(
-            [toy_spread(toy_curves(seed=seed, **toy)).iloc[:, 0] for seed in range(signals)], axis=1
+            [toy_spread(toy_curves(shifts=shifts, seed=seed)).iloc[:, 0] for seed in range(signals)], axis=1
         )
         out[f"min over {signals} signals"] = draws.min(axis=1)
         out[f"max over {signals} signals"] = draws.max(axis=1)
@@ -264,6 +266,26 @@ def _seed(model: LoadedModel) -> int:
     return -1 if model.seed is None else model.seed
 
 
+def _distinct(models: Sequence[LoadedModel]) -> list[LoadedModel]:
+    """models without repeats of one label and seed (the paper profile lists pretrained resnet50 both as a
+    network and as an architecture), so no network's pairs are pooled twice."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for m in models:
+        if (m.label, _seed(m)) not in seen:
+            seen.add((m.label, _seed(m)))
+            out.append(m)
+    return out
+
+
+def ci_note(stages: pd.DataFrame) -> str:
+    """What the stage figure's error bars are, from the table itself (figure footers)."""
+    seeds = sorted(set(stages.seeds))
+    if seeds[-1] <= 1:
+        return "95% CIs over images"
+    return f"95% CIs over images (untrained: over {seeds[-1]} init seeds and images)"
+
+
 def periodicity_checks(
     models: Sequence[LoadedModel], images: Sequence[SourceImage], shifts: Sequence[int]
 ) -> dict[str, pd.DataFrame]:
@@ -271,7 +293,7 @@ def periodicity_checks(
     in one table: {model label: table with a seed column}."""
     ids = [img.id for img in images]
     tables: dict[str, list[pd.DataFrame]] = {}
-    for m in models:
+    for m in _distinct(models):
         key = {
             "model": m.cache_key(),
             "images": ids,
@@ -308,7 +330,7 @@ def stage_invariance_table(
     label over its initialisation seeds (stage_summary)."""
     ids = [img.id for img in images]
     tables = []
-    for m in models:
+    for m in _distinct(models):
         key = {
             "model": m.cache_key(),
             "protocol": protocol,

@@ -29,6 +29,11 @@ def circular_logit_change(
 
     model: maps (B, 3, H, W) to logits (B, K), in eval mode; images: (B, 3, H, W); shifts: (dy, dx) pairs,
     default all_shifts(H, W). Returns (B,) float64. Shifts are evaluated `chunk` frames at a time."""
+    if model.training:
+        raise ValueError(
+            "circular_logit_change needs the model in eval mode (model.eval()): in training mode "
+            "BatchNorm ties each output to the rest of its batch"
+        )
     b, _, h, w = images.shape
     shifts = list(shifts) if shifts is not None else all_shifts(h, w)
     worst = torch.zeros(b, dtype=torch.float64)

@@ -6,8 +6,11 @@ A fixed choice (0, 0), as in every strided layer, makes the output depend on the
 APS keeps, per image, the component with the largest l2 norm. A circular shift of the input permutes the
 components and carries their norms with them, so APS keeps the same values, circularly shifted on the
 coarse grid: with circular padding everywhere and global pooling at the end, a network built from these
-layers gives the same logits for every circular shift of its input (up to float rounding in the pooling
-sums). Zero padding, or new content entering at a border, is outside that guarantee.
+layers gives the same logits for every circular shift of its input, up to float rounding, unless two
+components tie in norm. A tie goes to the lowest index, which a shift does not preserve; exact ties have
+probability zero for generic inputs, and near ties can flip when a shift changes the rounding of the
+norms, so the guarantee is checked, not assumed (certified.circular_logit_change). Zero padding, or new
+content entering at a border, is outside it.
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ def polyphase_components(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
 
 
 def aps_choice(x: torch.Tensor, stride: int = 2) -> torch.Tensor:
-    """Index (B,) of each image's polyphase component with the largest l2 norm (ties: the lowest index)."""
+    """Index (B,) of each image's polyphase component with the largest l2 norm (ties: the lowest index, which
+    breaks equivariance for that image; see the module docstring)."""
     comps = polyphase_components(x, stride)
-    norms = comps.flatten(2).double().pow(2).sum(-1)  # float64: near-ties resolved the same for every shift
+    norms = comps.flatten(2).double().pow(2).sum(-1)  # float64 sums: fewer near ties from float32 rounding
     return norms.argmax(dim=1)
 
 

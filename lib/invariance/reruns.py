@@ -2,82 +2,125 @@
 sets of figure sidecars (figures/*.json): the committed ones and those of a rerun (a fresh clone, another
 machine, other threads or instruction sets).
 
-A sidecar's values are records (dicts); an interval is any numeric field `m` with `m_low` / `m_high`
-beside it, or `value` / `change` with `ci_low` / `ci_high`, or `difference` with `low` / `high`. A record
-is identified by its text and integer fields (variant, zone, metric, offset, ...).
+A sidecar's values are records (dicts), in lists or in dicts of lists (parts). An interval is a numeric field
+`m` with `m_low` / `m_high` beside it, or the numeric field written just before `ci_low` / `ci_high` or
+`low` / `high` (value, jaggedness, share, difference, rho, ...). Records are matched by their position in
+their part (the same code writes them in the same order), and their text labels (variant, zone, model, ...;
+texts holding decimal numbers are results, not labels) must agree.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
 
-_PAIRS = {"value": ("ci_low", "ci_high"), "change": ("ci_low", "ci_high"), "difference": ("low", "high")}
+_LOW_HIGH = (("ci_low", "ci_high"), ("low", "high"))
+_DECIMAL = re.compile(r"\d\.\d")  # "0.508 / 0.508 / 0.499" is a result, "lite0" a label
 
 
-def _records(values: object, part: str = "") -> Iterator[tuple[str, dict]]:
-    """(part, record) for every dict record in a sidecar's values (lists of dicts, dicts of such lists)."""
+def _records(values: object, part: str = "") -> Iterator[tuple[str, int, dict]]:
+    """(part, position, record) for every dict record in a sidecar's values."""
     if isinstance(values, list):
-        for r in values:
-            if isinstance(r, dict):
-                yield part, r
+        for i, r in enumerate(x for x in values if isinstance(x, dict)):
+            yield part, i, r
     elif isinstance(values, dict):
         for key, sub in values.items():
             if isinstance(sub, list | dict):
                 yield from _records(sub, f"{part}.{key}" if part else key)
 
 
+def _number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _label(r: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in r.items() if isinstance(v, str) and not _DECIMAL.search(v))
+
+
 def intervals(values: object) -> pd.DataFrame:
-    """Every interval in a sidecar's values. Columns: part, record (its identifying fields), quantity, value,
-    low, high."""
+    """Every interval in a sidecar's values. Columns: part, position, label (the record's text labels),
+    quantity, value, low, high. Raises ValueError for a low/high pair with no number before it."""
     rows = []
-    for part, r in _records(values):
-        ident = ", ".join(
-            f"{k}={v}"
-            for k, v in r.items()
-            if isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool))
-        )
-        for m, v in r.items():
-            lo_hi = _PAIRS.get(m, (f"{m}_low", f"{m}_high"))
-            if isinstance(v, int | float) and not isinstance(v, bool) and all(k in r for k in lo_hi):
-                rows.append(
-                    {
-                        "part": part,
-                        "record": ident,
-                        "quantity": m,
-                        "value": float(v),
-                        "low": float(r[lo_hi[0]]),
-                        "high": float(r[lo_hi[1]]),
-                    }
-                )
-    return pd.DataFrame(rows, columns=["part", "record", "quantity", "value", "low", "high"])
+    for part, i, r in _records(values):
+        keys = list(r)
+        found = {}
+        for lo, hi in _LOW_HIGH:
+            if lo in r and hi in r:
+                k = keys.index(lo)
+                if k == 0 or not _number(r[keys[k - 1]]):
+                    raise ValueError(f"{part}[{i}]: {lo}/{hi} without a number before them: {r}")
+                found[keys[k - 1]] = (lo, hi)
+        for m in keys:
+            if _number(r[m]) and f"{m}_low" in r and f"{m}_high" in r:
+                found[m] = (f"{m}_low", f"{m}_high")
+        for m, (lo, hi) in found.items():
+            rows.append(
+                {
+                    "part": part,
+                    "position": i,
+                    "label": _label(r),
+                    "quantity": m,
+                    "value": float(r[m]),
+                    "low": float(r[lo]),
+                    "high": float(r[hi]),
+                }
+            )
+    return pd.DataFrame(rows, columns=["part", "position", "label", "quantity", "value", "low", "high"])
 
 
 def _values(folder: Path, figure: str) -> object:
-    return json.loads((folder / f"{figure}.json").read_text())["values"]
+    path = folder / f"{figure}.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing: run the notebook that draws {figure} in that checkout first"
+        )
+    return json.loads(path.read_text())["values"]
 
 
 def compare(published: Path, rerun: Path, figures: Sequence[str]) -> pd.DataFrame:
     """For every interval in the published sidecars of `figures`, the rerun's value of the same quantity of
     the same record, and whether it lies inside the published interval (NaN when the rerun lacks it).
+    Raises ValueError when a record's labels differ between the two (the runs list different things).
 
-    Columns: figure, part, record, quantity, value, low, high, rerun, inside, shift (rerun - value)."""
+    Columns: figure, part, position, label, quantity, value, low, high, rerun, inside, shift (rerun - value).
+    """
+    if not figures:
+        raise ValueError("no figures to compare: check the folder and the name prefixes")
     tables = []
     for figure in figures:
         ours = intervals(_values(published, figure))
-        theirs = intervals(_values(rerun, figure))[["part", "record", "quantity", "value"]]
-        both = ours.merge(
-            theirs.rename(columns={"value": "rerun"}), on=["part", "record", "quantity"], how="left"
-        )
-        tables.append(both.assign(figure=figure))
+        theirs = intervals(_values(rerun, figure))[["part", "position", "quantity", "label", "value"]]
+        theirs = theirs.rename(columns={"value": "rerun", "label": "rerun_label"})
+        both = ours.merge(theirs, on=["part", "position", "quantity"], how="left")
+        clash = both[both.rerun_label.notna() & (both.rerun_label != both.label)]
+        if len(clash):
+            r = clash.iloc[0]
+            raise ValueError(
+                f"{figure} {r.part}[{r.position}]: published '{r.label}', rerun '{r.rerun_label}': "
+                "the two runs list different records (other settings or another version of the code)"
+            )
+        tables.append(both.drop(columns="rerun_label").assign(figure=figure))
     out = pd.concat(tables, ignore_index=True)
     inside = (out.rerun >= out.low) & (out.rerun <= out.high)
     out["inside"] = inside.where(out.rerun.notna())
     out["shift"] = out.rerun - out.value
-    cols = ["figure", "part", "record", "quantity", "value", "low", "high", "rerun", "inside", "shift"]
+    cols = [
+        "figure",
+        "part",
+        "position",
+        "label",
+        "quantity",
+        "value",
+        "low",
+        "high",
+        "rerun",
+        "inside",
+        "shift",
+    ]
     return out[cols]
 
 
@@ -117,14 +160,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     for folder in (args.published, args.rerun):
         if not folder.is_dir():
             parser.error(f"{folder} is not a folder of figure sidecars")
-    table = compare(args.published, args.rerun, figures_named(args.published, args.prefixes))
+    names = figures_named(args.published, args.prefixes)
+    if not names:
+        parser.error(f"no sidecar in {args.published} starts with {' or '.join(args.prefixes)}")
+    try:
+        table = compare(args.published, args.rerun, names)
+    except (FileNotFoundError, ValueError) as e:
+        parser.error(str(e))
     with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_colwidth", 70):
         print(summary(table).to_string(float_format=lambda v: f"{v:.3g}"))
         outside = table[table.inside == False]  # noqa: E712 (NaN: not in the rerun)
+        missing = int(table.rerun.isna().sum())
         print(f"\n{len(outside)} of {table.rerun.count()} rerun values outside the published 95% intervals")
+        if missing:
+            print(f"{missing} published intervals have no value in the rerun")
         if len(outside):
             print(outside.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    return 0
+    return 1 if len(outside) or missing else 0
 
 
 if __name__ == "__main__":

@@ -49,10 +49,11 @@ class Architecture:
     blurpool: a 3x3 binomial blur with stride 2 (timm's BlurPool2d, zero padding) on the previous block's
       output, then a stride-1 convolution: blur after the nonlinearity, before every subsampling;
     aps: adaptive polyphase sampling (polyphase.APSDownsample) on the previous block's output, then a
-      stride-1 convolution: the same place and cost as blurpool, exactly equivariant to circular shifts;
+      stride-1 convolution: the same place and cost as blurpool, equivariant to circular shifts (up to
+      rounding, barring ties between polyphase norms);
     none: no subsampling at all (every block at full resolution; ~20x the compute).
     padding: how every convolution (and BlurPool's blur) pads: "zeros" (standard) or "circular" (a torus:
-      with aps, the network is exactly invariant to circular shifts of its input).
+      with aps, the network is invariant to circular shifts of its input up to float rounding).
     """
 
     widths: tuple[int, ...] = (16, 32, 64, 128)
@@ -237,9 +238,8 @@ def train(
 
 def cache_folder(cfg: TrainConfig, data: Split) -> Path:
     train = asdict(cfg)
-    if (
-        train["arch"]["padding"] == "zeros"
-    ):  # the only padding before it was a field: 09's weights keep their key
+    # zeros was the only padding before padding was a field: 09's cached weights keep their key
+    if train["arch"]["padding"] == "zeros":
         del train["arch"]["padding"]
     key = {"train": train, "data": data.source, "version": TRAINING_VERSION}
     return cache.run_dir(f"train-{cfg.name}", key)
