@@ -79,3 +79,19 @@ def test_compare_refuses_runs_that_list_different_records_and_says_what_is_missi
         reruns.compare(tmp_path / "pub", tmp_path / "new", ["09_y"])
     with pytest.raises(SystemExit):
         reruns.main([str(tmp_path / "pub"), str(tmp_path / "new"), "07"])  # no sidecar starts with 07
+
+
+def test_a_saved_check_becomes_the_readme_section(tmp_path, monkeypatch):
+    _write(tmp_path / "pub", "09_x", [{"variant": "a", "p": 0.2, "p_low": 0.1, "p_high": 0.3}])
+    _write(tmp_path / "new", "09_x", [{"variant": "a", "p": 0.35, "p_low": 0.3, "p_high": 0.4}])
+    monkeypatch.setattr(reruns, "reruns_dir", lambda: tmp_path / "records")
+    assert reruns.readme_section().startswith("No rerun compared")
+    saved = tmp_path / "records" / "2026-01-01-x.json"
+    saved.parent.mkdir()
+    argv = [str(tmp_path / "pub"), str(tmp_path / "new"), "--save", str(saved), "--what", "A test rerun"]
+    assert reruns.main(argv) == 1
+    text = reruns.readme_section()
+    assert text.startswith("A test rerun (`benchmarks/reruns/2026-01-01-x.json`")
+    assert "**0 of 1** published 95% intervals" in text
+    assert "outside, e.g. 09_x variant=a p: published 0.200 [0.100, 0.300], rerun 0.350" in text
+    assert "| 09_x | 1 | 1 | 0 | 1.50 |" in text

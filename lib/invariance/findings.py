@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import benchreport, files, framing, paper, paths
+from . import benchreport, files, framing, paper, paths, reruns
 
 Values = Any  # a sidecar's "values": dicts and lists of row records
 
@@ -790,6 +790,7 @@ SECTIONS: dict[str, Callable[[Path | None], str]] = {
     "remedies": remedies_table,
     "speed": benchreport.readme_section,
     "make-figures": benchreport.make_figures_section,
+    "reruns": reruns.readme_section,
 }
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import files, paths
+
 _LOW_HIGH = (("ci_low", "ci_high"), ("low", "high"))
 _DECIMAL = re.compile(r"\d\.\d")  # "0.508 / 0.508 / 0.499" is a result, "lite0" a label
 
@@ -148,14 +150,76 @@ def figures_named(folder: Path, prefixes: Sequence[str]) -> list[str]:
     return [n for n in names if not prefixes or n.startswith(tuple(prefixes))]
 
 
+def _git(folder: Path, figure: str) -> str:
+    return str(json.loads((folder / f"{figure}.json").read_text()).get("git", "?"))
+
+
+def record(table: pd.DataFrame, what: str, published: Path, rerun: Path) -> dict:
+    """A comparison as a JSON-able record for benchmarks/reruns/ (the README's reruns section reads it):
+    what the rerun was, the git of both sides, the per-figure summary and every value outside."""
+    first = str(table.figure.iloc[0])
+    outside = table[table.inside == False]  # noqa: E712
+    return {
+        "what": what,
+        "published_git": _git(published, first),
+        "rerun_git": _git(rerun, first),
+        "summary": summary(table).reset_index().to_dict(orient="records"),
+        "outside": outside.to_dict(orient="records"),
+        "missing": int(table.rerun.isna().sum()),
+    }
+
+
+def reruns_dir() -> Path:
+    return paths.project_root() / "benchmarks" / "reruns"
+
+
+def readme_section(folder: Path | None = None) -> str:
+    """The README's reruns section: every record in benchmarks/reruns/, oldest first (folder: unused, the
+    sections' common signature)."""
+    found = sorted(reruns_dir().glob("*.json"))
+    if not found:
+        return "No rerun compared with the published intervals yet (`python -m invariance.reruns`)."
+    out = []
+    for path in found:
+        r = json.loads(path.read_text())
+        rows = "\n".join(
+            f"| {s['figure']} | {s['intervals']} | {s['in rerun']} | {s['inside']} | "
+            f"{s['largest |shift| / half-width']:.2f} |"
+            for s in r["summary"]
+        )
+        total = sum(s["intervals"] for s in r["summary"])
+        inside = sum(s["inside"] for s in r["summary"])
+        text = (
+            f"{r['what']} (`benchmarks/reruns/{path.name}`; published sidecars at git {r['published_git']}, "
+            f"rerun at git {r['rerun_git']}): **{inside} of {total}** published 95% intervals contain the "
+            "rerun's value"
+        )
+        if r["outside"]:
+            worst = max(r["outside"], key=lambda o: abs(o["shift"]) / max((o["high"] - o["low"]) / 2, 1e-12))
+            text += (
+                f"; outside, e.g. {worst['figure']} {worst['label']} {worst['quantity']}: published "
+                f"{worst['value']:.3f} [{worst['low']:.3f}, {worst['high']:.3f}], rerun {worst['rerun']:.3f}"
+            )
+        if r["missing"]:
+            text += f"; {r['missing']} intervals have no value in the rerun"
+        head = "| figure | intervals | in rerun | inside | largest shift / half-width |\n|" + " --- |" * 5
+        out.append(text + ".\n\n" + head + "\n" + rows)
+    return "\n\n".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """python -m invariance.reruns PUBLISHED RERUN [PREFIX ...]: the summary, then every value outside."""
+    """python -m invariance.reruns PUBLISHED RERUN [PREFIX ...] [--save FILE --what TEXT]: the summary,
+    then every value outside; --save writes the record the README's reruns section shows."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("published", type=Path, help="folder of the published sidecars (e.g. figures/)")
     parser.add_argument("rerun", type=Path, help="folder of the rerun's sidecars")
     parser.add_argument("prefixes", nargs="*", help="figure name prefixes, e.g. 07 09 (default: all)")
+    parser.add_argument(
+        "--save", type=Path, help="write the comparison as JSON (e.g. benchmarks/reruns/x.json)"
+    )
+    parser.add_argument("--what", default="a rerun", help="what the rerun was, for the saved record")
     args = parser.parse_args(argv)
     for folder in (args.published, args.rerun):
         if not folder.is_dir():
@@ -176,6 +240,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{missing} published intervals have no value in the rerun")
         if len(outside):
             print(outside.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if args.save:
+        files.atomic_write_text(
+            args.save, json.dumps(record(table, args.what, args.published, args.rerun), indent=1)
+        )
+        print(f"saved {args.save}")
     return 1 if len(outside) or missing else 0
 
 
