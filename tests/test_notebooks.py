@@ -71,3 +71,9 @@ def test_source_digest_sees_a_changed_cell(tmp_path):
     changed = tmp_path / src.name
     nbformat.write(nb, changed)
     assert run_notebooks.source_digest(changed) != run_notebooks.source_digest(src)
+
+
+def test_an_only_prefix_that_matches_nothing_is_an_error(capsys):
+    with pytest.raises(SystemExit):
+        run_notebooks.main(["--profile", "smoke", "--only", "7"])
+    assert "matches no notebook; the notebooks are 01_jagged_examples.ipynb" in capsys.readouterr().err

@@ -82,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 01 04")
     args = parser.parse_args(argv)
     chosen = [p for p in notebooks() if not args.only or any(p.name.startswith(o) for o in args.only)]
+    if not chosen:  # e.g. --only 7 for 07: say so instead of timing nothing over the last run's record
+        names = ", ".join(p.name for p in notebooks())
+        parser.error(f"--only {' '.join(args.only)} matches no notebook; the notebooks are {names}")
     out_dir = paths.build_dir() / "notebooks" / args.profile
     timings = {}
     total = time.perf_counter()
