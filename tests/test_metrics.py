@@ -184,6 +184,45 @@ def test_seed_image_ci_covers_the_truth_at_its_level_with_three_seeds():
     assert 0.9 <= hits / 400 <= 0.995
 
 
+def test_a_rerun_with_new_seeds_lands_in_its_rerun_interval_at_the_level_but_not_in_the_ci():
+    # the same test images in both runs (fixed image effects and pair noise), new trainings (seed shifts
+    # N(0, 0.03)). The rerun's mean must land in the first run's rerun interval in about 95% of repeats;
+    # in the CI of the mean it lands less often, which is why the rerun interval exists.
+    rng = np.random.default_rng(1)
+    image_effect = rng.normal(0, 0.2, 100)
+    pair_noise = rng.normal(0, 0.02, (3, 100))
+    in_rerun = in_ci = 0
+    repeats = 400
+
+    def run() -> pd.DataFrame:
+        rows = [
+            (s, i, 0.5 + image_effect[i] + shift + pair_noise[s, i])
+            for s, shift in enumerate(rng.normal(0, 0.03, 3))
+            for i in range(100)
+        ]
+        return pd.DataFrame(rows, columns=["seed", "image", "v"])
+
+    for _ in range(repeats):
+        first, second = run(), run()
+        lo, hi = metrics.rerun_interval(first.v, first.seed, first.image)
+        _, ci_lo, ci_hi = metrics.seed_image_ci(first.v, first.seed, first.image)
+        in_rerun += lo <= second.v.mean() <= hi
+        in_ci += ci_lo <= second.v.mean() <= ci_hi
+    assert 0.9 <= in_rerun / repeats <= 0.995
+    assert in_ci < in_rerun
+    one = run()
+    one = one[one.seed == 0]
+    assert np.isnan(metrics.rerun_interval(one.v, one.seed, one.image)).all()  # one seed: not estimated
+
+
+def test_difference_rerun_interval_widens_with_the_seed_spread_of_either_side():
+    steady, spread = _acc_table({0: 0.5, 1: 0.5, 2: 0.5}), _acc_table({0: 0.2, 1: 0.5, 2: 0.8})
+    assert metrics.difference_rerun_interval(steady, steady, "accuracy") == pytest.approx((0.0, 0.0))
+    lo, hi = metrics.difference_rerun_interval(steady, spread, "accuracy")
+    assert lo < -0.3 and hi > 0.3
+    assert np.isnan(metrics.difference_rerun_interval(steady, _acc_table({0: 0.5}), "accuracy")).all()
+
+
 def test_difference_ci_judges_variants_with_their_seeds():
     good, bad = _acc_table({0: 1.0, 1: 1.0, 2: 1.0}), _acc_table({0: 0.0, 1: 0.0, 2: 0.0})
     d, lo, hi, p = metrics.difference_ci(good, bad, "accuracy")

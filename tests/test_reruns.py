@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from invariance import reruns
 
@@ -92,6 +93,49 @@ def test_a_saved_check_becomes_the_readme_section(tmp_path, monkeypatch):
     assert reruns.main(argv) == 1
     text = reruns.readme_section()
     assert text.startswith("A test rerun (`benchmarks/reruns/2026-01-01-x.json`")
-    assert "**0 of 1** published 95% intervals" in text
-    assert "outside, e.g. 09_x variant=a p: published 0.200 [0.100, 0.300], rerun 0.350" in text
-    assert "| 09_x | 1 | 1 | 0 | 1.50 |" in text
+    assert "the rerun's value lies inside **0 of 1** published 95% CIs" in text
+    assert "Farthest outside its CI: 09_x variant=a p, published 0.200 [0.100, 0.300], rerun 0.350" in text
+    assert "| 09_x | 1 | 1 | 0 | 0 | 0 | 1.50 |" in text
+
+
+def test_rerun_intervals_are_read_beside_the_cis_and_judged(tmp_path):
+    published = {
+        "table": [
+            {
+                "variant": "a",
+                "value": 0.2,
+                "ci_low": 0.18,
+                "ci_high": 0.22,
+                "rerun_low": 0.1,
+                "rerun_high": 0.3,
+            }
+        ],
+        "curves": [
+            {
+                "variant": "a",
+                "p": 0.2,
+                "p_low": 0.18,
+                "p_high": 0.22,
+                "p_rerun_low": 0.1,
+                "p_rerun_high": 0.3,
+            },
+            {"variant": "b", "p": 0.2, "p_low": 0.18, "p_high": 0.22},  # a pretrained network: none
+        ],
+    }
+    rerun = {
+        "table": [{"variant": "a", "value": 0.25, "ci_low": 0, "ci_high": 1}],
+        "curves": [
+            {"variant": "a", "p": 0.35, "p_low": 0, "p_high": 1},
+            {"variant": "b", "p": 0.2, "p_low": 0, "p_high": 1},
+        ],
+    }
+    t = reruns.intervals(published)
+    assert t[["rerun_low", "rerun_high"]].iloc[:2].values.tolist() == [[0.1, 0.3], [0.1, 0.3]]
+    assert t.rerun_low.isna().tolist() == [False, False, True]
+    _write(tmp_path / "pub", "09_x", published)
+    _write(tmp_path / "new", "09_x", rerun)
+    table = reruns.compare(tmp_path / "pub", tmp_path / "new", ["09_x"])
+    assert table.inside.tolist() == [False, False, True]
+    assert table.inside_rerun.tolist()[:2] == [True, False] and pd.isna(table.inside_rerun.iloc[2])
+    s = reruns.summary(table).loc["09_x"]
+    assert (s["with rerun interval"], s["inside rerun interval"]) == (2, 1)

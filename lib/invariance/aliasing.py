@@ -231,14 +231,18 @@ def stage_summary(pairs: pd.DataFrame) -> pd.DataFrame:
     """Per network label and stage: mean change with its 95% CI. pairs: stage_changes rows with model and
     seed columns (seed -1 for a pretrained network). One network: a bootstrap over images; several
     initialisation seeds of one architecture: metrics.seed_image_ci (seed-to-seed and image-to-image noise),
-    with the range of the per-seed means beside it.
+    with the range of the per-seed means and the interval a rerun with new seeds should land in
+    (metrics.rerun_interval; NaN for one network).
 
-    Columns: model, stage, stride, change, ci_low, ci_high, seeds, seed_low, seed_high."""
+    Columns: model, stage, stride, change, ci_low, ci_high, rerun_low, rerun_high, seeds, seed_low,
+    seed_high."""
     rows = []
     for (model, stage, stride), t in pairs.groupby(["model", "stage", "stride"], sort=False):
         seeds = t.seed.nunique()
+        r_lo = r_hi = float("nan")  # one network: no training noise, a rerun repeats it up to rounding
         if seeds > 1:
             v, lo, hi = metrics.seed_image_ci(t.change, t.seed, t.image_id)
+            r_lo, r_hi = metrics.rerun_interval(t.change, t.seed, t.image_id)
         else:
             v, lo, hi = metrics.bootstrap_ci(t.change.to_numpy(), t.image_id.to_numpy(), n_boot=500)
         per_seed = t.groupby("seed").change.mean()
@@ -250,6 +254,8 @@ def stage_summary(pairs: pd.DataFrame) -> pd.DataFrame:
                 "change": v,
                 "ci_low": lo,
                 "ci_high": hi,
+                "rerun_low": r_lo,
+                "rerun_high": r_hi,
                 "seeds": seeds,
                 "seed_low": float(per_seed.min()),
                 "seed_high": float(per_seed.max()),

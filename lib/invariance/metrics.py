@@ -175,6 +175,40 @@ def seed_image_ci(
     return (mean, low, high, p) if with_p else (mean, low, high)
 
 
+def rerun_interval(values, seeds, images, *, level: float = 0.95) -> tuple[float, float]:
+    """Where the same mean from a rerun (as many new seeds, i.e. new trainings, on the same test images)
+    should land with probability `level`: the prediction interval of a future mean,
+    mean +- t(n_seeds - 1) * s_seed * sqrt(2 / n_seeds), s_seed the spread of the per-seed means. The
+    test-image part cancels, the rerun seeing the same images; what varies is training (another machine
+    trains other networks from the same seeds). A CI of the mean (seed_image_ci) is not this: a rerun lands
+    inside it less often than `level`. (NaN, NaN) with one seed: its training noise is not estimated.
+    Clipped to the range of the values."""
+    cells, _, _ = _cells(values, seeds, images)
+    per_seed = np.nanmean(cells, axis=1)
+    if len(per_seed) < 2:
+        return float("nan"), float("nan")
+    v = _np(values).astype(np.float64)
+    mean = float(np.nanmean(v))
+    n = len(per_seed)
+    low, high, _ = _t_interval(mean, [(2 * float(np.var(per_seed, ddof=1)) / n, n - 1)], level)
+    return max(low, float(np.nanmin(v))), min(high, float(np.nanmax(v)))
+
+
+def difference_rerun_interval(
+    a: pd.DataFrame, b: pd.DataFrame, metric: str, *, level: float = 0.95
+) -> tuple[float, float]:
+    """rerun_interval for the difference mean(a) - mean(b) of a pair metric between two sets of trained
+    networks (new seeds for both on a rerun; Welch-Satterthwaite over the two seed parts)."""
+    va, vb = PAIR_METRICS[metric](a), PAIR_METRICS[metric](b)
+    seed_means = [np.nanmean(_cells(v, t.seed, t.image_id)[0], axis=1) for v, t in ((va, a), (vb, b))]
+    if min(len(m) for m in seed_means) < 2:
+        return float("nan"), float("nan")
+    diff = float(np.nanmean(va.to_numpy(np.float64)) - np.nanmean(vb.to_numpy(np.float64)))
+    parts = [(2 * float(np.var(m, ddof=1)) / len(m), len(m) - 1) for m in seed_means]
+    low, high, _ = _t_interval(diff, parts, level)
+    return low, high
+
+
 def difference_ci(
     a: pd.DataFrame, b: pd.DataFrame, metric: str, *, level: float = 0.95
 ) -> tuple[float, float, float, float]:

@@ -169,9 +169,20 @@ def evaluate_sizes(
     return _cached_runs(runs, "remedies-sizes", key, lambda run: size_pairs(run, test, sizes, device=device))
 
 
-def _ci(t: pd.DataFrame, metric: str) -> tuple[float, float, float]:
-    """A pair metric of trained networks with its 95% CI over seeds and test images (seed_image_ci)."""
-    return metrics.seed_image_ci(metrics.PAIR_METRICS[metric](t), t.seed, t.image_id)
+def _ci(t: pd.DataFrame, metric: str) -> dict[str, float]:
+    """A pair metric of trained networks with its 95% CI over seeds and test images (seed_image_ci) and
+    the interval a rerun with new trainings should land in (rerun_interval): {metric, metric_low,
+    metric_high, metric_rerun_low, metric_rerun_high}."""
+    v = metrics.PAIR_METRICS[metric](t)
+    mean, lo, hi = metrics.seed_image_ci(v, t.seed, t.image_id)
+    r_lo, r_hi = metrics.rerun_interval(v, t.seed, t.image_id)
+    return {
+        metric: mean,
+        f"{metric}_low": lo,
+        f"{metric}_high": hi,
+        f"{metric}_rerun_low": r_lo,
+        f"{metric}_rerun_high": r_hi,
+    }
 
 
 def size_table(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -180,8 +191,7 @@ def size_table(pairs: pd.DataFrame) -> pd.DataFrame:
     for (variant, side), t in pairs.groupby(["variant", "size"], sort=False):
         row = {"variant": variant, "size": side}
         for metric in ("accuracy", "p_top1_change"):
-            v, lo, hi = _ci(t, metric)
-            row |= {metric: v, f"{metric}_low": lo, f"{metric}_high": hi}
+            row |= _ci(t, metric)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -196,6 +206,7 @@ def remedies_table(pairs: pd.DataFrame) -> pd.DataFrame:
             for metric in ("accuracy", "p_top1_change", "mac"):
                 v = metrics.PAIR_METRICS[metric](t)
                 mean, lo, hi = metrics.seed_image_ci(v, t.seed, t.image_id)
+                r_lo, r_hi = metrics.rerun_interval(v, t.seed, t.image_id)
                 by_seed = v.groupby(t.seed).mean()
                 rows.append(
                     {
@@ -205,6 +216,8 @@ def remedies_table(pairs: pd.DataFrame) -> pd.DataFrame:
                         "value": mean,
                         "ci_low": lo,
                         "ci_high": hi,
+                        "rerun_low": r_lo,
+                        "rerun_high": r_hi,
                         "seeds": " / ".join(f"{x:.3f}" for x in by_seed),
                         "seed_spread": float(by_seed.max() - by_seed.min()),
                         "n_seeds": int(by_seed.size),
@@ -235,8 +248,7 @@ def position_curves(pairs: pd.DataFrame) -> pd.DataFrame:
     for (variant, offset), t in pairs.groupby(["variant", "offset"], sort=False):
         row = {"variant": variant, "offset": offset, "images": t.image_id.nunique()}
         for metric in ("accuracy", "p_top1_change", "mac"):
-            v, lo, hi = _ci(t, metric)
-            row |= {metric: v, f"{metric}_low": lo, f"{metric}_high": hi}
+            row |= _ci(t, metric)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -256,6 +268,7 @@ def comparisons(pairs: pd.DataFrame, metric: str = "p_top1_change") -> pd.DataFr
             for name in variants[i + 1 :]:
                 a = pairs[(pairs.variant == name) & (pairs.zone == where)]
                 d, lo, hi, p = metrics.difference_ci(a, b, metric)
+                r_lo, r_hi = metrics.difference_rerun_interval(a, b, metric)
                 rows.append(
                     {
                         "comparison": f"{name} - {base}",
@@ -263,6 +276,8 @@ def comparisons(pairs: pd.DataFrame, metric: str = "p_top1_change") -> pd.DataFr
                         "difference": d,
                         "low": lo,
                         "high": hi,
+                        "rerun_low": r_lo,
+                        "rerun_high": r_hi,
                         "p": p,
                     }
                 )
@@ -272,6 +287,7 @@ def comparisons(pairs: pd.DataFrame, metric: str = "p_top1_change") -> pd.DataFr
         per = t.assign(v=metrics.PAIR_METRICS[metric](t)).groupby(["seed", "image_id", "zone"]).v.mean()
         gap = (per.xs("edge", level="zone") - per.xs("centre", level="zone")).dropna().reset_index()
         d, lo, hi, p = metrics.seed_image_ci(gap.v, gap.seed, gap.image_id, with_p=True)
+        r_lo, r_hi = metrics.rerun_interval(gap.v, gap.seed, gap.image_id)
         rows.append(
             {
                 "comparison": f"{name}: edge - centre",
@@ -279,6 +295,8 @@ def comparisons(pairs: pd.DataFrame, metric: str = "p_top1_change") -> pd.DataFr
                 "difference": d,
                 "low": lo,
                 "high": hi,
+                "rerun_low": r_lo,
+                "rerun_high": r_hi,
                 "p": p,
             }
         )

@@ -21,6 +21,7 @@ import pandas as pd
 from . import files, paths
 
 _LOW_HIGH = (("ci_low", "ci_high"), ("low", "high"))
+_COLUMNS = ("part", "position", "label", "quantity", "value", "low", "high", "rerun_low", "rerun_high")
 _DECIMAL = re.compile(r"\d\.\d")  # "0.508 / 0.508 / 0.499" is a result, "lite0" a label
 
 
@@ -45,7 +46,9 @@ def _label(r: dict) -> str:
 
 def intervals(values: object) -> pd.DataFrame:
     """Every interval in a sidecar's values. Columns: part, position, label (the record's text labels),
-    quantity, value, low, high. Raises ValueError for a low/high pair with no number before it."""
+    quantity, value, low, high (the 95% CI), rerun_low, rerun_high (where a rerun with new trainings should
+    land, metrics.rerun_interval; NaN where the sidecar gives none). Raises ValueError for a low/high pair
+    with no number before it."""
     rows = []
     for part, i, r in _records(values):
         keys = list(r)
@@ -60,6 +63,11 @@ def intervals(values: object) -> pd.DataFrame:
             if _number(r[m]) and f"{m}_low" in r and f"{m}_high" in r:
                 found[m] = (f"{m}_low", f"{m}_high")
         for m, (lo, hi) in found.items():
+            # the interval a rerun with new trainings should land in, where the producer gives one
+            if lo in ("ci_low", "low"):
+                r_lo, r_hi = "rerun_low", "rerun_high"
+            else:
+                r_lo, r_hi = f"{m}_rerun_low", f"{m}_rerun_high"
             rows.append(
                 {
                     "part": part,
@@ -69,9 +77,11 @@ def intervals(values: object) -> pd.DataFrame:
                     "value": float(r[m]),
                     "low": float(r[lo]),
                     "high": float(r[hi]),
+                    "rerun_low": float(r[r_lo]) if _number(r.get(r_lo)) else float("nan"),
+                    "rerun_high": float(r[r_hi]) if _number(r.get(r_hi)) else float("nan"),
                 }
             )
-    return pd.DataFrame(rows, columns=["part", "position", "label", "quantity", "value", "low", "high"])
+    return pd.DataFrame(rows, columns=list(_COLUMNS))
 
 
 def _values(folder: Path, figure: str) -> object:
@@ -88,7 +98,8 @@ def compare(published: Path, rerun: Path, figures: Sequence[str]) -> pd.DataFram
     the same record, and whether it lies inside the published interval (NaN when the rerun lacks it).
     Raises ValueError when a record's labels differ between the two (the runs list different things).
 
-    Columns: figure, part, position, label, quantity, value, low, high, rerun, inside, shift (rerun - value).
+    Columns: figure, part, position, label, quantity, value, low, high, rerun, inside, shift (rerun - value),
+    rerun_low, rerun_high, inside_rerun (inside the rerun interval; NaN where the sidecar gives none).
     """
     if not figures:
         raise ValueError("no figures to compare: check the folder and the name prefixes")
@@ -109,26 +120,18 @@ def compare(published: Path, rerun: Path, figures: Sequence[str]) -> pd.DataFram
     out = pd.concat(tables, ignore_index=True)
     inside = (out.rerun >= out.low) & (out.rerun <= out.high)
     out["inside"] = inside.where(out.rerun.notna())
+    in_rerun = (out.rerun >= out.rerun_low) & (out.rerun <= out.rerun_high)
+    out["inside_rerun"] = in_rerun.where(out.rerun.notna() & out.rerun_low.notna())
     out["shift"] = out.rerun - out.value
-    cols = [
-        "figure",
-        "part",
-        "position",
-        "label",
-        "quantity",
-        "value",
-        "low",
-        "high",
-        "rerun",
-        "inside",
-        "shift",
+    return out[
+        ["figure", *_COLUMNS[:-2], "rerun", "inside", "shift", "rerun_low", "rerun_high", "inside_rerun"]
     ]
-    return out[cols]
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per figure: intervals, how many the rerun has, how many it lands inside, the largest |shift| and the
-    largest |shift| relative to the interval's half-width."""
+    """Per figure: intervals, how many the rerun has, how many it lands inside; how many give a rerun
+    interval and how many of those it lands inside; the largest |shift| and the largest |shift| relative to
+    the CI's half-width."""
     t = table.assign(
         rel=(table["shift"].abs() / ((table.high - table.low) / 2)).where(table.high > table.low)
     )
@@ -138,6 +141,8 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
             "intervals": g.size(),
             "in rerun": g.rerun.count(),
             "inside": g.inside.sum().astype(int),
+            "with rerun interval": g.inside_rerun.count(),
+            "inside rerun interval": g.inside_rerun.sum().astype(int),
             "largest |shift|": g["shift"].apply(lambda s: s.abs().max()),
             "largest |shift| / half-width": g.rel.max(),
         }
@@ -180,29 +185,44 @@ def readme_section(folder: Path | None = None) -> str:
     if not found:
         return "No rerun compared with the published intervals yet (`python -m invariance.reruns`)."
     out = []
+    head = (
+        "| figure | intervals | in rerun | inside the CI | with a rerun interval | inside it | "
+        "largest shift / CI half-width |\n|" + " --- |" * 7
+    )
     for path in found:
         r = json.loads(path.read_text())
         rows = "\n".join(
             f"| {s['figure']} | {s['intervals']} | {s['in rerun']} | {s['inside']} | "
+            f"{s.get('with rerun interval', 0)} | {s.get('inside rerun interval', 0)} | "
             f"{s['largest |shift| / half-width']:.2f} |"
             for s in r["summary"]
         )
         total = sum(s["intervals"] for s in r["summary"])
         inside = sum(s["inside"] for s in r["summary"])
+        with_rerun = sum(s.get("with rerun interval", 0) for s in r["summary"])
+        in_rerun = sum(s.get("inside rerun interval", 0) for s in r["summary"])
         text = (
-            f"{r['what']} (`benchmarks/reruns/{path.name}`; published sidecars at git {r['published_git']}, "
-            f"rerun at git {r['rerun_git']}): **{inside} of {total}** published 95% intervals contain the "
-            "rerun's value"
+            f"{r['what']} (`benchmarks/reruns/{path.name}`; published sidecars at git "
+            f"{r['published_git']}, rerun at git {r['rerun_git']}): the rerun's value lies inside "
+            f"**{inside} of {total}** published 95% CIs"
         )
-        if r["outside"]:
-            worst = max(r["outside"], key=lambda o: abs(o["shift"]) / max((o["high"] - o["low"]) / 2, 1e-12))
+        if with_rerun:
             text += (
-                f"; outside, e.g. {worst['figure']} {worst['label']} {worst['quantity']}: published "
-                f"{worst['value']:.3f} [{worst['low']:.3f}, {worst['high']:.3f}], rerun {worst['rerun']:.3f}"
+                f", and inside **{in_rerun} of {with_rerun}** rerun intervals (given where a number depends "
+                "on training or random initialisation: where a rerun with new trainings should land 95% of "
+                "the time)"
             )
         if r["missing"]:
             text += f"; {r['missing']} intervals have no value in the rerun"
-        head = "| figure | intervals | in rerun | inside | largest shift / half-width |\n|" + " --- |" * 5
+        if r["outside"]:
+            worst = max(r["outside"], key=lambda o: abs(o["shift"]) / max(o["high"] - o["low"], 1e-12))
+            text += (
+                f". Farthest outside its CI: {worst['figure']} {worst['label']} {worst['quantity']}, "
+                f"published {worst['value']:.3f} [{worst['low']:.3f}, {worst['high']:.3f}], "
+                f"rerun {worst['rerun']:.3f}"
+            )
+            if worst.get("rerun_low") is not None and worst["rerun_low"] == worst["rerun_low"]:  # not NaN
+                text += f" (rerun interval [{worst['rerun_low']:.3f}, {worst['rerun_high']:.3f}])"
         out.append(text + ".\n\n" + head + "\n" + rows)
     return "\n\n".join(out)
 
