@@ -5,7 +5,8 @@ Part 1 prints training throughput (images/s) for a few widths, float32 and bfloa
 Part 2 trains the chosen recipe for a few epochs (pad-4 random crop + flip, SGD Nesterov, warm-up + cosine,
 label smoothing) and prints test accuracy against wall time. Run alone on an idle machine:
 
-    python tools/cifar32_training_budget.py [epochs] [widths, e.g. 32,64,128,256] [bf16|fp32]
+    python tools/cifar32_training_budget.py [epochs] [widths, e.g. 32,64,128,256] [bf16|fp32] \
+        [--no-throughput]
 """
 
 import math
@@ -17,6 +18,7 @@ from invariance import cifar, config, training
 from torch.nn import functional as F
 
 BATCH = 256
+THROUGHPUT_WIDTHS = [(16, 32, 64, 128), (32, 64, 128, 256), (64, 128, 256, 512)]
 
 
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -76,10 +78,11 @@ def main() -> None:
     epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 4
     widths = tuple(int(w) for w in sys.argv[2].split(",")) if len(sys.argv) > 2 else (32, 64, 128, 256)
     dtype = sys.argv[3] if len(sys.argv) > 3 else "fp32"
+    skip_throughput = len(sys.argv) > 4 and sys.argv[4] == "--no-throughput"
     config.set_numerics(0)
     train, test = cifar.load("train"), cifar.load("test")
     print(f"threads {torch.get_num_threads()}, batch {BATCH}")
-    for w in [(16, 32, 64, 128), (32, 64, 128, 256), (64, 128, 256, 512)]:
+    for w in [] if skip_throughput else THROUGHPUT_WIDTHS:
         for d in ("fp32", "bf16"):
             print(f"throughput widths={w} {d}: {throughput(train, w, d):.0f} images/s", flush=True)
     torch.manual_seed(0)
