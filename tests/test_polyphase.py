@@ -1,11 +1,14 @@
-"""Adaptive polyphase sampling against a naive per-image implementation, and the certificate it gives: a
-network with APS and circular padding is invariant to every circular shift at logit level."""
+"""Adaptive polyphase sampling against a naive per-image implementation, the certificate it gives (a network
+with APS and circular padding is invariant to every circular shift at logit level), and the realistic
+one-pixel shift protocols for 32x32 images against per-image numpy versions."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from invariance import certified, polyphase, training
+from invariance.transforms import resize
 
 
 def naive_aps(x: torch.Tensor) -> torch.Tensor:
@@ -83,3 +86,54 @@ def test_the_certificate_needs_eval_mode():
     net = training.make_network(training.Architecture(widths=(4, 8), downsampling="aps", padding="circular"))
     with pytest.raises(ValueError, match="eval mode"):
         certified.circular_logit_change(net.train(), torch.rand(1, 3, 8, 8))
+
+
+# --- the realistic shift protocols for 32x32 images, against per-image numpy versions ---------------------
+
+
+def test_crop_shift_and_circular_frames_match_numpy():
+    images = torch.rand(2, 3, 8, 8)
+    frames = certified.crop_shift_frames(images, pad=2, steps=4)
+    assert frames.shape == (2, 5, 3, 8, 8)
+    for n, img in enumerate(images.numpy()):
+        padded = np.pad(img, ((0, 0), (2, 2), (2, 2)), mode="reflect")
+        for k in range(5):
+            assert np.array_equal(frames[n, k].numpy(), padded[:, k : k + 8, k : k + 8])
+        assert np.array_equal(frames[n, 2].numpy(), img)  # k = pad: the image itself
+        rolled = certified.circular_frames(images, steps=3)[n]
+        for k in range(4):
+            assert np.array_equal(rolled[k].numpy(), np.roll(img, (k, k), axis=(-2, -1)))
+    with pytest.raises(ValueError, match="at most 4"):
+        certified.crop_shift_frames(images, pad=2, steps=5)
+
+
+def test_embed_and_growth_frames_place_the_resized_object_on_black():
+    images = torch.rand(2, 3, 32, 32)
+    frames = certified.embed_frames(images, side=20, canvas=32, steps=4)
+    objects = resize(images, (20, 20)).numpy()
+    start = (32 - 20 - 4) // 2
+    for n in range(2):
+        for k in range(5):
+            want = np.zeros((3, 32, 32), np.float32)
+            want[:, start + k : start + k + 20, start + k : start + k + 20] = objects[n]
+            assert np.array_equal(frames[n, k].numpy(), want)
+    grown = certified.growth_frames(images, sizes=(20, 21, 22), canvas=32)
+    for j, side in enumerate((20, 21, 22)):
+        at = (32 - side) // 2
+        want = np.zeros((2, 3, 32, 32), np.float32)
+        want[..., at : at + side, at : at + side] = resize(images, (side, side)).numpy()
+        assert np.array_equal(grown[:, j].numpy(), want)
+    with pytest.raises(ValueError, match="do not fit"):
+        certified.embed_frames(images, side=30, canvas=32, steps=4)
+
+
+def test_random_crop_pairs_are_windows_of_the_padded_image_at_seeded_offsets():
+    images = torch.rand(3, 3, 8, 8)
+    pairs = certified.random_crop_pairs(images, pad=2, generator=torch.Generator().manual_seed(5))
+    offsets = torch.randint(0, 5, (3, 2, 2), generator=torch.Generator().manual_seed(5))
+    assert pairs.shape == (3, 2, 3, 8, 8)
+    for n, img in enumerate(images.numpy()):
+        padded = np.pad(img, ((0, 0), (2, 2), (2, 2)), mode="reflect")
+        for j in range(2):
+            y, x = offsets[n, j].tolist()
+            assert np.array_equal(pairs[n, j].numpy(), padded[:, y : y + 8, x : x + 8])

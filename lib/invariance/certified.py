@@ -12,6 +12,9 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
+
+from .transforms import diagonal_positions, paste, resize
 
 
 def all_shifts(height: int, width: int) -> list[tuple[int, int]]:
@@ -46,3 +49,70 @@ def circular_logit_change(
             out = model(frames).double().view(len(group), b, -1)
             worst = torch.maximum(worst, (out - base).abs().amax(dim=(0, 2)).cpu())
     return worst
+
+
+# --- realistic one-pixel shifts of 32x32 images (new content enters; nothing wraps around) ---------------
+
+
+def circular_frames(images: torch.Tensor, steps: int = 8) -> torch.Tensor:
+    """(N, C, H, W) -> (N, steps + 1, C, H, W): the images rolled diagonally by k pixels, k = 0..steps
+    (what wraps out at one border re-enters at the other: the shift APS is built for)."""
+    return torch.stack([torch.roll(images, (k, k), dims=(-2, -1)) for k in range(steps + 1)], dim=1)
+
+
+def crop_shift_frames(
+    images: torch.Tensor, pad: int = 4, steps: int = 8, mode: str = "reflect"
+) -> torch.Tensor:
+    """Zhang's crop-shift protocol: (N, C, S, S) -> (N, steps + 1, C, S, S), an S x S window moving one
+    pixel diagonally inside the image padded by `pad` on every side (reflect: content-like pixels enter;
+    constant: zeros), from the top-left corner (k = 0..steps; k = pad is the image itself)."""
+    if steps > 2 * pad:
+        raise ValueError(f"{steps} one-pixel steps leave an image padded by {pad} (at most {2 * pad})")
+    s = images.shape[-1]
+    padded = F.pad(images, (pad, pad, pad, pad), mode=mode)
+    return torch.stack([padded[..., k : k + s, k : k + s] for k in range(steps + 1)], dim=1)
+
+
+def embed_frames(images: torch.Tensor, side: int = 24, canvas: int = 32, steps: int = 8) -> torch.Tensor:
+    """The paper's protocol on a small canvas: (N, C, H, W) in [0, 1] resized to side x side (antialiased
+    bicubic) on a black canvas x canvas, moved one pixel diagonally k = 0..steps around the centre:
+    (N, steps + 1, C, canvas, canvas)."""
+    if side + steps > canvas:
+        raise ValueError(f"{side}px objects moved {steps}px do not fit a {canvas}px canvas")
+    objects = resize(images, (side, side))
+    start = (canvas - side - steps) // 2
+    n, k = len(images), steps + 1
+    positions = diagonal_positions((start, start), steps).repeat(n, 1)
+    frames, _ = paste(objects.repeat_interleave(k, dim=0), positions, canvas, with_covered=False)
+    return frames.contiguous().view(n, k, *frames.shape[1:])
+
+
+def growth_frames(
+    images: torch.Tensor, sizes: Sequence[int] = tuple(range(20, 29)), canvas: int = 32
+) -> torch.Tensor:
+    """One-pixel growth: (N, C, H, W) in [0, 1] resized to each side in sizes (antialiased bicubic), centred
+    on a black canvas (top-left (canvas - side) // 2): (N, len(sizes), C, canvas, canvas)."""
+    if max(sizes) > canvas:
+        raise ValueError(f"objects of {max(sizes)}px do not fit a {canvas}px canvas")
+    out = []
+    for side in sizes:
+        at = (canvas - side) // 2
+        pos = torch.tensor([[at, at]]).repeat(len(images), 1)
+        frames, _ = paste(resize(images, (side, side)), pos, canvas, with_covered=False)
+        out.append(frames.contiguous())
+    return torch.stack(out, dim=1)
+
+
+def random_crop_pairs(
+    images: torch.Tensor, pad: int = 4, generator: torch.Generator | None = None, mode: str = "reflect"
+) -> torch.Tensor:
+    """Zhang's consistency protocol: per image two S x S windows at independent uniformly random offsets
+    (0..2 * pad on each axis) of the padded image: (N, 2, C, S, S)."""
+    n, s = len(images), images.shape[-1]
+    padded = F.pad(images, (pad, pad, pad, pad), mode=mode)
+    offsets = torch.randint(0, 2 * pad + 1, (n, 2, 2), generator=generator)
+    rows = offsets[..., 0, None] + torch.arange(s)  # (N, 2, S)
+    cols = offsets[..., 1, None] + torch.arange(s)
+    i = torch.arange(n)[:, None, None, None, None]
+    c = torch.arange(images.shape[1])[None, None, :, None, None]
+    return padded[i, c, rows[:, :, None, :, None], cols[:, :, None, None, :]]
