@@ -3,10 +3,12 @@ paste they use is tested in test_transforms, the data in test_cifar)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
-from invariance import remedies, training
+from invariance import cache, remedies, training
 from invariance.cifar import Split
 from invariance.placement import PlacementDistribution
 
@@ -104,6 +106,33 @@ def test_trained_networks_are_cached_by_config(small_train, monkeypatch):
     x = torch.rand(2, 3, 64, 64)
     assert torch.equal(first.model(x), again.model(x))
     assert training.cache_folder(tiny_config(steps=4), small_train) != first.folder
+
+
+def test_damaged_or_unverifiable_cached_weights_are_retrained_not_used(small_train, monkeypatch):
+    cfg = tiny_config(steps=3)
+    first = training.trained(cfg, small_train, progress=False)
+    weights = first.folder / "weights.pt"
+    good = weights.read_bytes()
+    state = torch.load(weights, weights_only=True)
+    largest = max(state.values(), key=lambda t: t.numel())
+    at = good.find(largest.numpy().tobytes()[:64])  # where that tensor's data sits in the zip file
+    assert at > 0
+    damaged = bytearray(good)
+    damaged[at + 1] ^= 0x10  # one flipped bit inside the tensor data: torch.load still accepts it
+    weights.write_bytes(bytes(damaged))
+    torch.load(weights, weights_only=True)  # loads: only the digest can tell
+    with pytest.warns(cache.DamagedCacheWarning, match="checksum mismatch for weights.pt"):
+        again = training.trained(cfg, small_train, progress=False)
+    assert all(torch.equal(state[k], again.model.state_dict()[k]) for k in state)  # retrained, same weights
+    assert weights.read_bytes() == good
+    # a cache written before the digests existed: retrained once, then trusted
+    record = json.loads((first.folder / "provenance.json").read_text())
+    del record["weights.pt_sha256"]
+    (first.folder / "provenance.json").write_text(json.dumps(record))
+    with pytest.warns(cache.DamagedCacheWarning, match="older cache format"):
+        training.trained(cfg, small_train, progress=False)
+    monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("retrained a verified network"))
+    training.trained(cfg, small_train, progress=False)
 
 
 def test_batches_are_canvases_with_the_objects_inside(small_train):

@@ -7,7 +7,9 @@ stopped, and cached: weights are stored under a name made from a hash of the who
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import math
 import time
@@ -236,6 +238,29 @@ def train(
     return Trained(model, cfg, pd.DataFrame(rows), folder or Path())
 
 
+_DIGESTED = ("weights.pt", "log.csv")  # the files of a cached run, checked against provenance.json
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _check_digests(folder: Path) -> None:
+    """Raise ValueError unless folder/provenance.json records a SHA-256 for each cached file and it matches:
+    a flipped bit in weights.pt would still load. Caches written before the digests existed carry none and
+    are retrained once, as the table cache treats its older format."""
+    try:
+        record = json.loads((folder / "provenance.json").read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"provenance.json unreadable: {e}") from e
+    for name in _DIGESTED:
+        expected = record.get(f"{name}_sha256") if isinstance(record, dict) else None
+        if expected is None:
+            raise ValueError(f"no checksum recorded for {name} (older cache format)")
+        if _file_sha256(folder / name) != expected:
+            raise ValueError(f"checksum mismatch for {name}")
+
+
 def cache_folder(cfg: TrainConfig, data: Split) -> Path:
     train = asdict(cfg)
     # zeros was the only padding before padding was a field: 09's cached weights keep their key
@@ -255,11 +280,14 @@ def trained(cfg: TrainConfig, data: Split, progress: bool = True, device: str = 
     if weights.exists():
         model = make_network(cfg.arch)
         try:
+            _check_digests(folder)
             model.load_state_dict(torch.load(weights, weights_only=True))
             return Trained(model.eval(), cfg, pd.read_csv(folder / "log.csv"), folder)
         except Exception as e:  # cached weights are reproducible: retrain rather than fail or use them
             warnings.warn(
-                f"Cached weights {weights} are unreadable ({e}); retraining {cfg.name}", stacklevel=2
+                f"Cached weights {weights} are damaged or unverifiable ({e}); retraining {cfg.name}",
+                cache.DamagedCacheWarning,
+                stacklevel=2,
             )
             weights.unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
@@ -276,6 +304,8 @@ def trained(cfg: TrainConfig, data: Split, progress: bool = True, device: str = 
         data=data.source,
         train_images=len(data),
         wall_s=round(time.perf_counter() - started, 1),
+        # written last: the digests that let a later load tell intact weights from damaged ones
+        **{f"{name}_sha256": _file_sha256(folder / name) for name in _DIGESTED},
     )
     files.atomic_write_json(folder / "provenance.json", record)
     (folder / "checkpoint.pt").unlink(missing_ok=True)
