@@ -105,6 +105,11 @@ def test_crop_shift_and_circular_frames_match_numpy():
             assert np.array_equal(rolled[k].numpy(), np.roll(img, (k, k), axis=(-2, -1)))
     with pytest.raises(ValueError, match="at most 4"):
         certified.crop_shift_frames(images, pad=2, steps=5)
+    zeros = certified.crop_shift_frames(images, pad=2, steps=4, mode="constant")
+    assert np.array_equal(zeros[0, 0].numpy(), np.pad(images[0].numpy(), ((0, 0), (2, 2), (2, 2)))[:, :8, :8])
+    for square_only in (certified.crop_shift_frames, certified.random_crop_pairs):
+        with pytest.raises(ValueError, match="square images; got 8x6"):
+            square_only(torch.rand(1, 3, 8, 6))
 
 
 def test_embed_and_growth_frames_place_the_resized_object_on_black():
@@ -125,6 +130,8 @@ def test_embed_and_growth_frames_place_the_resized_object_on_black():
         assert np.array_equal(grown[:, j].numpy(), want)
     with pytest.raises(ValueError, match="do not fit"):
         certified.embed_frames(images, side=30, canvas=32, steps=4)
+    with pytest.raises(ValueError, match="do not fit"):
+        certified.growth_frames(images, sizes=(30, 33), canvas=32)
 
 
 def test_random_crop_pairs_are_windows_of_the_padded_image_at_seeded_offsets():

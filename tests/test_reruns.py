@@ -83,8 +83,13 @@ def test_compare_refuses_runs_that_list_different_records_and_says_what_is_missi
 
 
 def test_a_saved_check_becomes_the_readme_section(tmp_path, monkeypatch):
-    _write(tmp_path / "pub", "09_x", [{"variant": "a", "p": 0.2, "p_low": 0.1, "p_high": 0.3}])
-    _write(tmp_path / "new", "09_x", [{"variant": "a", "p": 0.35, "p_low": 0.3, "p_high": 0.4}])
+    published = [
+        {"variant": "a", "p": 0.2, "p_low": 0.1, "p_high": 0.3},
+        {"variant": "b", "p": 0.2, "p_low": 0.1, "p_high": 0.3, "p_rerun_low": 0.15, "p_rerun_high": 0.25},
+    ]
+    _write(tmp_path / "pub", "09_x", published)
+    rerun = [{"variant": v, "p": p, "p_low": 0, "p_high": 1} for v, p in [("a", 0.35), ("b", 0.28)]]
+    _write(tmp_path / "new", "09_x", rerun)
     monkeypatch.setattr(reruns, "reruns_dir", lambda: tmp_path / "records")
     assert reruns.readme_section().startswith("No rerun compared")
     saved = tmp_path / "records" / "2026-01-01-x.json"
@@ -93,9 +98,12 @@ def test_a_saved_check_becomes_the_readme_section(tmp_path, monkeypatch):
     assert reruns.main(argv) == 1
     text = reruns.readme_section()
     assert text.startswith("A test rerun (`benchmarks/reruns/2026-01-01-x.json`")
-    assert "the rerun's value lies inside **0 of 1** published 95% CIs" in text
+    assert "the rerun's value lies inside **1 of 2** published 95% CIs, and inside **0 of 1** rerun" in text
+    assert (
+        "outside its rerun interval: 09_x variant=b p, published 0.200, rerun interval [0.150, 0.250]" in text
+    )
     assert "Farthest outside its CI: 09_x variant=a p, published 0.200 [0.100, 0.300], rerun 0.350" in text
-    assert "| 09_x | 1 | 1 | 0 | 0 | 0 | 1.50 |" in text
+    assert "| 09_x | 2 | 2 | 1 | 1 | 0 | 1.50 |" in text
 
 
 def test_rerun_intervals_are_read_beside_the_cis_and_judged(tmp_path):

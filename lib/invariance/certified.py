@@ -51,7 +51,14 @@ def circular_logit_change(
     return worst
 
 
-# --- realistic one-pixel shifts of 32x32 images (new content enters; nothing wraps around) ---------------
+# --- realistic shifts of small square images (new content enters at a border; nothing wraps around) -------
+
+
+def _square(images: torch.Tensor) -> int:
+    h, w = images.shape[-2:]
+    if h != w:
+        raise ValueError(f"these protocols take square images; got {h}x{w}")
+    return int(h)
 
 
 def circular_frames(images: torch.Tensor, steps: int = 8) -> torch.Tensor:
@@ -63,12 +70,14 @@ def circular_frames(images: torch.Tensor, steps: int = 8) -> torch.Tensor:
 def crop_shift_frames(
     images: torch.Tensor, pad: int = 4, steps: int = 8, mode: str = "reflect"
 ) -> torch.Tensor:
-    """Zhang's crop-shift protocol: (N, C, S, S) -> (N, steps + 1, C, S, S), an S x S window moving one
-    pixel diagonally inside the image padded by `pad` on every side (reflect: content-like pixels enter;
-    constant: zeros), from the top-left corner (k = 0..steps; k = pad is the image itself)."""
+    """A CIFAR stand-in for Zhang's (ICML 2019) shift protocol, which crops real pixels of a larger photo:
+    a 32 px image has none around it, so it is padded by `pad` on every side (reflect: mirrored content
+    enters, as in RandomCrop(32, padding=4, padding_mode="reflect"); constant: zeros) and an S x S window
+    moves one pixel diagonally from the top-left corner, k = 0..steps (k = pad is the image itself).
+    (N, C, S, S) -> (N, steps + 1, C, S, S)."""
+    s = _square(images)
     if steps > 2 * pad:
         raise ValueError(f"{steps} one-pixel steps leave an image padded by {pad} (at most {2 * pad})")
-    s = images.shape[-1]
     padded = F.pad(images, (pad, pad, pad, pad), mode=mode)
     return torch.stack([padded[..., k : k + s, k : k + s] for k in range(steps + 1)], dim=1)
 
@@ -91,7 +100,9 @@ def growth_frames(
     images: torch.Tensor, sizes: Sequence[int] = tuple(range(20, 29)), canvas: int = 32
 ) -> torch.Tensor:
     """One-pixel growth: (N, C, H, W) in [0, 1] resized to each side in sizes (antialiased bicubic), centred
-    on a black canvas (top-left (canvas - side) // 2): (N, len(sizes), C, canvas, canvas)."""
+    on a black canvas: (N, len(sizes), C, canvas, canvas). The top-left corner is (canvas - side) // 2, so
+    with odd and even sides alternating it moves by 0 or 1 pixel per step: the object grows by one pixel
+    at the bottom-right or at the top-left, as the paper's scale protocol grows it at one corner."""
     if max(sizes) > canvas:
         raise ValueError(f"objects of {max(sizes)}px do not fit a {canvas}px canvas")
     out = []
@@ -106,9 +117,10 @@ def growth_frames(
 def random_crop_pairs(
     images: torch.Tensor, pad: int = 4, generator: torch.Generator | None = None, mode: str = "reflect"
 ) -> torch.Tensor:
-    """Zhang's consistency protocol: per image two S x S windows at independent uniformly random offsets
-    (0..2 * pad on each axis) of the padded image: (N, 2, C, S, S)."""
-    n, s = len(images), images.shape[-1]
+    """Zhang's consistency protocol on the padded image of crop_shift_frames: per image two S x S windows at
+    independent uniformly random offsets (0..2 * pad on each axis), as his two random shifts are
+    independent (they coincide 1 time in (2 * pad + 1) ** 2, and count as agreeing): (N, 2, C, S, S)."""
+    n, s = len(images), _square(images)
     padded = F.pad(images, (pad, pad, pad, pad), mode=mode)
     offsets = torch.randint(0, 2 * pad + 1, (n, 2, 2), generator=generator)
     rows = offsets[..., 0, None] + torch.arange(s)  # (N, 2, S)

@@ -175,32 +175,42 @@ def seed_image_ci(
     return (mean, low, high, p) if with_p else (mean, low, high)
 
 
-def rerun_interval(values, seeds, images, *, level: float = 0.95) -> tuple[float, float]:
-    """Where the same mean from a rerun (as many new seeds, i.e. new trainings, on the same test images)
-    should land with probability `level`: the prediction interval of a future mean,
-    mean +- t(n_seeds - 1) * s_seed * sqrt(2 / n_seeds), s_seed the spread of the per-seed means. The
-    test-image part cancels, the rerun seeing the same images; what varies is training (another machine
-    trains other networks from the same seeds). A CI of the mean (seed_image_ci) is not this: a rerun lands
-    inside it less often than `level`. (NaN, NaN) with one seed: its training noise is not estimated.
-    Clipped to the range of the values."""
+def _seed_means(values, seeds, images) -> np.ndarray:
+    """Per-seed means over the test images, every seed on every image: (n_seeds,). Raises ValueError when
+    some seed lacks an image (the image effects would then leak into the seed spread)."""
     cells, _, _ = _cells(values, seeds, images)
-    per_seed = np.nanmean(cells, axis=1)
+    if np.isnan(cells).any():
+        raise ValueError("a rerun interval needs every seed on the same test images; some seed lacks some")
+    return cells.mean(axis=1)
+
+
+def rerun_interval(values, seeds, images, *, level: float = 0.95) -> tuple[float, float]:
+    """Where the same mean from a rerun (as many new trainings, on the same test images) should land with
+    probability `level`: the prediction interval of a future mean, mean +- t(n_seeds - 1) * s_seed *
+    sqrt(2 / n_seeds), s_seed the spread of the per-seed means. The test-image part cancels, the rerun seeing
+    the same images; what varies is training (another machine trains other networks from the same seeds).
+    This is not the CI of the mean (seed_image_ci), which also holds image-to-image noise: a rerun may land
+    inside that more or less often than `level`. A rerun with the same seed numbers starts from the same
+    weights and data order, so it is likely closer than an independent one: the interval is conservative.
+    With 2 seeds t(1) = 12.7 makes it very wide; seeds that tie give a zero width. (NaN, NaN) with one seed
+    (training noise not estimated). Not clipped to the metric's range."""
+    per_seed = _seed_means(values, seeds, images)
     if len(per_seed) < 2:
         return float("nan"), float("nan")
     v = _np(values).astype(np.float64)
-    mean = float(np.nanmean(v))
+    mean = float(np.nanmean(v))  # the published value, the pair mean (= the mean of the seed means here)
     n = len(per_seed)
     low, high, _ = _t_interval(mean, [(2 * float(np.var(per_seed, ddof=1)) / n, n - 1)], level)
-    return max(low, float(np.nanmin(v))), min(high, float(np.nanmax(v)))
+    return low, high
 
 
 def difference_rerun_interval(
     a: pd.DataFrame, b: pd.DataFrame, metric: str, *, level: float = 0.95
 ) -> tuple[float, float]:
     """rerun_interval for the difference mean(a) - mean(b) of a pair metric between two sets of trained
-    networks (new seeds for both on a rerun; Welch-Satterthwaite over the two seed parts)."""
+    networks (new trainings for both on a rerun; Welch-Satterthwaite over the two seed parts)."""
     va, vb = PAIR_METRICS[metric](a), PAIR_METRICS[metric](b)
-    seed_means = [np.nanmean(_cells(v, t.seed, t.image_id)[0], axis=1) for v, t in ((va, a), (vb, b))]
+    seed_means = [_seed_means(v, t.seed, t.image_id) for v, t in ((va, a), (vb, b))]
     if min(len(m) for m in seed_means) < 2:
         return float("nan"), float("nan")
     diff = float(np.nanmean(va.to_numpy(np.float64)) - np.nanmean(vb.to_numpy(np.float64)))
