@@ -289,7 +289,7 @@ def ci_note(stages: pd.DataFrame) -> str:
     seeds = sorted(set(stages.seeds))
     if seeds[-1] <= 1:
         return "95% CIs over images"
-    return f"95% CIs over images (untrained: over {seeds[-1]} init seeds and images)"
+    return f"95% CIs over images (and {seeds[-1]} init seeds)"
 
 
 def periodicity_checks(
