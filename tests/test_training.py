@@ -3,6 +3,7 @@ paste they use is tested in test_transforms, the data in test_cifar)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -133,6 +134,17 @@ def test_damaged_or_unverifiable_cached_weights_are_retrained_not_used(small_tra
         training.trained(cfg, small_train, progress=False)
     monkeypatch.setattr(training, "train", lambda *a, **k: pytest.fail("retrained a verified network"))
     training.trained(cfg, small_train, progress=False)
+
+
+def test_weights_digest_names_the_weights_not_the_config(small_train):
+    cached = training.trained(tiny_config(steps=3), small_train, progress=False)
+    assert (
+        training.weights_digest(cached)
+        == hashlib.sha256((cached.folder / "weights.pt").read_bytes()).hexdigest()
+    )
+    a = training.train(tiny_config(steps=3), small_train, progress=False)  # no cache folder: the state dict
+    b = training.train(tiny_config(steps=3, seed=1), small_train, progress=False)
+    assert training.weights_digest(a) == training.weights_digest(a) != training.weights_digest(b)
 
 
 def test_batches_are_canvases_with_the_objects_inside(small_train):

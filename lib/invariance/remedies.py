@@ -25,7 +25,7 @@ import torch
 from . import cache, evaluate, metrics
 from .cifar import Split
 from .placement import PlacementDistribution
-from .training import Architecture, TrainConfig, Trained, trained
+from .training import Architecture, TrainConfig, Trained, trained, weights_digest
 from .transforms import diagonal_positions, embed, paste, resize
 
 VARIANTS: dict[str, tuple[str, str]] = {
@@ -134,7 +134,9 @@ def _cached_runs(runs: Mapping[tuple[str, int], Trained], slug: str, key: dict, 
     """compute(run) for every run, cached per run under slug-<run name> with key + the run's weights."""
     tables = []
     for (name, seed), run in runs.items():
-        run_key = {"weights": run.folder.name, **key}
+        # the weights themselves (their digest), not only their config: a network retrained elsewhere into
+        # the same cache folder gets its own pair tables
+        run_key = {"weights": run.folder.name, "weights_sha256": weights_digest(run), **key}
         table = cache.cached_once(f"{slug}-{run.config.name}", run_key, lambda run=run: compute(run))
         tables.append(table.assign(variant=name, seed=seed))
     return pd.concat(tables, ignore_index=True)

@@ -261,6 +261,20 @@ def _check_digests(folder: Path) -> None:
             raise ValueError(f"checksum mismatch for {name}")
 
 
+def weights_digest(run: Trained) -> str:
+    """SHA-256 of a run's weights: the digest recorded with a cached run, else of its state dict (a run
+    trained without a cache folder)."""
+    record = run.folder / "provenance.json"
+    if run.folder != Path() and record.is_file():
+        recorded = json.loads(record.read_text()).get("weights.pt_sha256")
+        if isinstance(recorded, str):
+            return recorded
+    h = hashlib.sha256()
+    for name, tensor in sorted(run.model.state_dict().items()):
+        h.update(name.encode() + tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
 def cache_folder(cfg: TrainConfig, data: Split) -> Path:
     train = asdict(cfg)
     # zeros was the only padding before padding was a field: 09's cached weights keep their key
