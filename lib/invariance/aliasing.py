@@ -286,10 +286,8 @@ def _distinct(models: Sequence[LoadedModel]) -> list[LoadedModel]:
 
 def ci_note(stages: pd.DataFrame) -> str:
     """What the stage figure's error bars are, from the table itself (figure footers)."""
-    seeds = sorted(set(stages.seeds))
-    if seeds[-1] <= 1:
-        return "95% CIs over images"
-    return f"95% CIs over images (and {seeds[-1]} init seeds)"
+    seeds = int(stages.seeds.max())
+    return "95% CIs over images" if seeds <= 1 else f"95% CIs over images (and {seeds} init seeds)"
 
 
 def periodicity_checks(

@@ -206,20 +206,18 @@ def remedies_table(pairs: pd.DataFrame) -> pd.DataFrame:
         for where in ZONES:
             t = per_variant[per_variant.zone == where]
             for metric in ("accuracy", "p_top1_change", "mac"):
-                v = metrics.PAIR_METRICS[metric](t)
-                mean, lo, hi = metrics.seed_image_ci(v, t.seed, t.image_id)
-                r_lo, r_hi = metrics.rerun_interval(v, t.seed, t.image_id)
-                by_seed = v.groupby(t.seed).mean()
+                c = _ci(t, metric)
+                by_seed = metrics.PAIR_METRICS[metric](t).groupby(t.seed).mean()
                 rows.append(
                     {
                         "variant": variant,
                         "zone": where,
                         "metric": metric,
-                        "value": mean,
-                        "ci_low": lo,
-                        "ci_high": hi,
-                        "rerun_low": r_lo,
-                        "rerun_high": r_hi,
+                        "value": c[metric],
+                        "ci_low": c[f"{metric}_low"],
+                        "ci_high": c[f"{metric}_high"],
+                        "rerun_low": c[f"{metric}_rerun_low"],
+                        "rerun_high": c[f"{metric}_rerun_high"],
                         "seeds": " / ".join(f"{x:.3f}" for x in by_seed),
                         "seed_spread": float(by_seed.max() - by_seed.min()),
                         "n_seeds": int(by_seed.size),
