@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import torch
 from invariance import config, protocols, transforms
 from invariance.images import SourceImage, to_float
@@ -225,3 +226,32 @@ def test_zoom_frames_are_centred_windows_of_growing_rescales():
         protocols.Zoom(margin=3)  # an odd margin cannot be centred
     with np.testing.assert_raises(ValueError):
         protocols.Zoom(steps=0)
+
+
+@pytest.mark.parametrize(
+    "protocol",
+    [
+        protocols.Translation(side=30, steps=4),
+        protocols.Translation(side=30, shape="square", path="vertical", background="mean"),
+        protocols.GridTranslation(side=20, shape="square", cell=(1, 2), grid=3),
+        protocols.Scale(side=30, steps=3),
+        protocols.Crop(fraction=0.6, aspect="random"),
+        protocols.Crop(fraction=0.5, shift_before_rescale=True),
+    ],
+    ids=lambda p: p.name,
+)
+def test_group_frames_equal_frames_built_image_by_image(protocol):
+    """build_frames builds a group of images at once (fewer kernel launches): the same bits, layout and
+    covered masks as each image's own frames, for images of different shapes."""
+    imgs = [image(), image(80, 60, id_="tall"), image(50, 90, id_="wide")]
+    frames, covered = protocol.make_group(imgs, 64, "cpu")
+    k = frames.shape[0] // len(imgs)
+    for i, img in enumerate(imgs):
+        own, own_covered = protocol.make_frames(img, 64, "cpu")
+        assert torch.equal(frames[i * k : (i + 1) * k], own) and torch.equal(
+            covered[i * k : (i + 1) * k], own_covered
+        )
+        if isinstance(protocol, protocols.Translation):  # against the kernel used before groups
+            src = protocol.source(img, 64, "cpu")
+            pos = protocol.positions(img, tuple(src.shape[-2:]), 64)
+            assert torch.equal(own, transforms.embed(src, pos, 64)[0])

@@ -119,3 +119,58 @@ def test_resize_close_to_pil_bicubic_antialiased():
     ours = transforms.resize(torch.from_numpy(arr.transpose(2, 0, 1).copy()).float() / 255, (30, 40))
     diff = np.abs(ours.numpy().transpose(1, 2, 0) - ref)
     assert diff.mean() < 2 / 255 and diff.max() < 8 / 255
+
+
+@pytest.mark.parametrize("path", ["diagonal", "vertical", "horizontal", "mixed"])
+def test_paste_moving_equals_naive_paste_per_frame(path):
+    """The group kernel (one paste into an enlarged canvas, then windows) against a pixel-by-pixel paste of
+    every frame, with objects of different sizes partly and wholly outside the canvas; "mixed" gives each
+    object its own relative path, which takes the per-frame fallback."""
+    rng = np.random.default_rng(3)
+    n, k = 12, 5
+    objects = [rand_image(int(rng.integers(1, 9)), int(rng.integers(1, 9)), s) for s in range(4)]
+    starts = [(-7, 2), (0, 0), (9, 10), (3, -4)]
+    step = {"diagonal": (1, 1), "vertical": (1, 0), "horizontal": (0, 1)}
+    pos = [
+        torch.tensor([[y + j * dy, x + j * dx] for j in range(k)])
+        for i, (y, x) in enumerate(starts)
+        for dy, dx in [step.get(path, [(1, 1), (1, 0), (0, 1), (-1, 2)][i])]
+    ]
+    frames, covered = transforms.paste_moving(objects, pos, n)
+    assert frames.shape == (4 * k, 3, n, n) and frames.is_contiguous(memory_format=torch.channels_last)
+    for i, (obj, p) in enumerate(zip(objects, pos, strict=True)):
+        for j, (y, x) in enumerate(p.tolist()):
+            assert np.array_equal(frames[i * k + j].numpy(), naive_paste(obj.numpy(), y, x, n))
+            ones = np.ones((1, *obj.shape[-2:]))
+            assert np.array_equal(covered[i * k + j, 0].numpy(), naive_paste(ones, y, x, n)[0] == 1)
+    alone, none = transforms.paste_moving(objects, pos, n, with_covered=False)
+    assert torch.equal(alone, frames) and none is None
+
+
+def test_paste_each_objects_of_different_sizes():
+    objects = [rand_image(3, 5, 0), rand_image(6, 2, 1), rand_image(1, 1, 2)]
+    pos = torch.tensor([[-1, 8], [4, 4], [9, 0]])
+    frames, covered = transforms.paste_each(objects, pos, 10, background=0.5)
+    for i, (y, x) in enumerate(pos.tolist()):
+        assert np.array_equal(frames[i].numpy(), naive_paste(objects[i].numpy(), y, x, 10, bg=0.5))
+        ones = np.ones((1, *objects[i].shape[-2:]))
+        assert np.array_equal(covered[i, 0].numpy(), naive_paste(ones, y, x, 10)[0] == 1)
+
+
+def test_windows_of_each_is_image_major():
+    imgs = torch.stack([rand_image(9, 11, s) for s in range(3)])
+    offs = torch.tensor([[0, 0], [2, 1], [3, 5]])
+    got = transforms.windows_of_each(imgs, offs, 6)
+    for i in range(3):
+        for j, (y, x) in enumerate(offs.tolist()):
+            assert torch.equal(got[i * 3 + j], imgs[i, :, y : y + 6, x : x + 6])
+
+
+def test_upload_sources_equals_per_image_conversion():
+    gen = torch.Generator().manual_seed(0)
+    pixels = [torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8) for h, w in [(4, 5), (7, 2)]]
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        for got, p in zip(transforms.upload_sources(pixels, device), pixels, strict=True):
+            assert torch.equal(got.cpu(), p.float() / 255) and got.shape == p.shape
+    assert pixels[0].dtype == torch.uint8  # the caller's tensors are left alone

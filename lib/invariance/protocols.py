@@ -90,7 +90,10 @@ class Translation:
         return f"translation-{self.path}-{self.background}"
 
     def source(self, img: SourceImage, canvas: int, device: torch.device | str) -> torch.Tensor:
-        x = to_float(transforms.upload(img.pixels, device))
+        return self._resized(to_float(transforms.upload(img.pixels, device)), canvas)
+
+    def _resized(self, x: torch.Tensor, canvas: int) -> torch.Tensor:
+        """A float source (3, H, W) -> the object (3, h, w) this protocol moves."""
         if self.shape == "square":
             x = transforms.center_square(x)
         return transforms.resize_shorter(x, scaled(self.side, canvas))
@@ -112,9 +115,20 @@ class Translation:
         self, img: SourceImage, canvas: int, device, covered: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Frames (K, 3, N, N) on a black canvas and covered (K, 1, N, N) (None with covered=False)."""
-        src = self.source(img, canvas, device)
-        pos = self.positions(img, tuple(src.shape[-2:]), canvas)
-        return transforms.embed(src, pos, canvas, with_covered=covered)
+        return self.make_group([img], canvas, device, covered)
+
+    def make_group(
+        self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The frames of several images at once: (B * K, 3, N, N), image-major, and covered (B * K, 1, N, N)
+        (None with covered=False); equal to `make_frames` image by image, in fewer kernel launches."""
+        srcs = [
+            self._resized(x, canvas) for x in transforms.upload_sources([i.pixels for i in images], device)
+        ]
+        pos = [
+            self.positions(img, tuple(src.shape[-2:]), canvas) for img, src in zip(images, srcs, strict=True)
+        ]
+        return transforms.paste_moving(srcs, pos, canvas, with_covered=covered)
 
 
 @dataclass(frozen=True)
@@ -139,19 +153,21 @@ class Scale:
     def make_frames(
         self, img: SourceImage, canvas: int, device, covered: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x = to_float(transforms.upload(img.pixels, device))
+        return self.make_group([img], canvas, device, covered)
+
+    def make_group(
+        self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The frames of several images at once: (B * K, 3, N, N), image-major (see Translation's)."""
         base = scaled(self.side, canvas)
-        largest = transforms.shorter_side_size(x.shape[-2], x.shape[-1], base + self.steps)
-        start = _start(
-            image_rng(self.seed, img.id), (canvas - largest[0], canvas - largest[1]), self.position
-        )
-        pos = torch.tensor([start])
-        # One resize per size: each frame is a different resampling of the source.
-        pairs = [
-            transforms.embed(transforms.resize_shorter(x, base + k), pos, canvas, with_covered=covered)
-            for k in range(self.steps + 1)
-        ]
-        return torch.cat([f for f, _ in pairs]), torch.cat([c for _, c in pairs]) if covered else None
+        objects, starts = [], []
+        for img, x in zip(images, transforms.upload_sources([i.pixels for i in images], device), strict=True):
+            largest = transforms.shorter_side_size(x.shape[-2], x.shape[-1], base + self.steps)
+            room = (canvas - largest[0], canvas - largest[1])
+            starts += [_start(image_rng(self.seed, img.id), room, self.position)] * (self.steps + 1)
+            # One resize per size: each frame is a different resampling of the source.
+            objects += [transforms.resize_shorter(x, base + k) for k in range(self.steps + 1)]
+        return transforms.paste_each(objects, torch.tensor(starts), canvas, with_covered=covered)
 
 
 @dataclass(frozen=True)
@@ -210,21 +226,34 @@ class Crop:
     def make_frames(
         self, img: SourceImage, canvas: int, device, covered: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.make_group([img], canvas, device, covered)
+
+    def make_group(
+        self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The frames of several images at once: (B * K, 3, N, N), image-major (see Translation's)."""
         if not self.shift_before_rescale and self.margin < self.steps:
             raise ValueError(f"margin {self.margin} < steps {self.steps}: windows would leave the crop")
-        x = to_float(transforms.upload(img.pixels, device))
-        y0, x0, h, w = self.box(img)
-        offsets = transforms.diagonal_positions((0, 0), self.steps)
+        boxes = [self.box(img) for img in images]  # checks every image's size before any work
+        xs = transforms.upload_sources([img.pixels for img in images], device)
         if self.shift_before_rescale:
-            crops = torch.stack(
-                [x[:, y0 + c : y0 + c + h, x0 + c : x0 + c + w] for c in range(self.steps + 1)]
-            )
-            frames = transforms.resize(crops, (canvas, canvas), self.interpolation)
+            crops = [
+                torch.stack([x[:, y0 + c : y0 + c + h, x0 + c : x0 + c + w] for c in range(self.steps + 1)])
+                for x, (y0, x0, h, w) in zip(xs, boxes, strict=True)
+            ]
+            frames = torch.cat([transforms.resize(c, (canvas, canvas), self.interpolation) for c in crops])
         else:
-            big = transforms.resize(
-                x[:, y0 : y0 + h, x0 : x0 + w], (canvas + self.margin,) * 2, self.interpolation
+            big = torch.stack(
+                [
+                    transforms.resize(
+                        x[:, y0 : y0 + h, x0 : x0 + w], (canvas + self.margin,) * 2, self.interpolation
+                    )
+                    for x, (y0, x0, h, w) in zip(xs, boxes, strict=True)
+                ]
             )
-            frames = transforms.windows(big, offsets, canvas)
+            frames = transforms.windows_of_each(
+                big, transforms.diagonal_positions((0, 0), self.steps), canvas
+            )
         if not covered:
             return frames, None
         return frames, torch.ones(frames.shape[0], 1, canvas, canvas, dtype=torch.bool, device=frames.device)
@@ -329,10 +358,13 @@ def build_frames(
     """All frames of a protocol for a batch of images: (B, K, 3, N, N) in [0, 1] on `device`."""
     check_fits(protocol, canvas)
     needs_mask = protocol.background in ("mean", "inpaint")  # black and crops need no covered mask
-    built = [protocol.make_frames(img, canvas, device, covered=needs_mask) for img in images]
-    # cat, not stack, of the (K, 3, N, N) frames keeps their channels_last layout (stack makes 5-D copies)
-    frames = torch.cat([f for f, _ in built])
-    covered = torch.cat([c for _, c in built]) if needs_mask else None
+    if hasattr(protocol, "make_group"):  # the whole group at once: fewer kernel launches (GPU)
+        frames, covered = protocol.make_group(images, canvas, device, covered=needs_mask)
+    else:
+        built = [protocol.make_frames(img, canvas, device, covered=needs_mask) for img in images]
+        # cat, not stack, of the (K, 3, N, N) frames keeps their channels_last layout (stack makes 5-D copies)
+        frames = torch.cat([f for f, _ in built])
+        covered = torch.cat([c for _, c in built]) if needs_mask else None
     flat = apply_background(frames, covered, protocol.background, mean)
     return flat.view(len(images), -1, *flat.shape[1:])
 

@@ -15,6 +15,8 @@ loops over its objects, one slice copy each).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 
@@ -26,6 +28,31 @@ def upload(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
     if device.type != "cuda" or tensor.device.type == "cuda":
         return tensor.to(device)
     return tensor.pin_memory().to(device, non_blocking=True)
+
+
+def upload_sources(pixels: Sequence[torch.Tensor], device: torch.device | str) -> list[torch.Tensor]:
+    """uint8 sources (3, H_i, W_i) -> float32 in [0, 1] on `device`, one tensor per source (values equal
+    `images.to_float`'s bit for bit). To a GPU the group travels as one pinned buffer, one copy and one
+    conversion: per-source copies cost two or three kernel launches each, which at a GPU's speed were a
+    tenth of the runner's time (profile in benchmarks/logs/)."""
+    device = torch.device(device)
+    if device.type != "cuda" or len(pixels) < 2:
+        return [upload(p, device).to(torch.float32, copy=True).div_(255.0) for p in pixels]
+    sizes = [p.numel() for p in pixels]
+    buf = torch.empty(sum(sizes), dtype=torch.uint8, pin_memory=True)
+    torch.cat([p.reshape(-1) for p in pixels], out=buf)
+    flat = buf.to(device, non_blocking=True).to(torch.float32).div_(255.0)
+    return [part.view(p.shape) for part, p in zip(flat.split(sizes), pixels, strict=True)]
+
+
+def covered_masks(positions: torch.Tensor, sizes: torch.Tensor, canvas: int, device) -> torch.Tensor:
+    """(M, 1, N, N) bool, True where an object of size sizes[i] = (h, w) pasted at positions[i] = (y, x)
+    covers the canvas (both (M, 2) integer, any device): a few whole-batch operations, whatever M."""
+    box = upload(torch.cat([positions, sizes], dim=1).to("cpu", torch.long), device)  # one transfer
+    grid = torch.arange(canvas, device=device)
+    rows = (grid >= box[:, 0:1]) & (grid < box[:, 0:1] + box[:, 2:3])  # (M, N)
+    cols = (grid >= box[:, 1:2]) & (grid < box[:, 1:2] + box[:, 3:4])
+    return (rows[:, :, None] & cols[:, None, :])[:, None]
 
 
 def shorter_side_size(height: int, width: int, side: int) -> tuple[int, int]:
@@ -59,6 +86,44 @@ def center_square(img: torch.Tensor) -> torch.Tensor:
     return img[..., y : y + s, x : x + s]
 
 
+def paste_into(dst: torch.Tensor, obj: torch.Tensor, y: int, x: int) -> None:
+    """Copy obj (C, h, w) into dst (C, H, W) with its top-left pixel at (y, x), cutting what falls outside."""
+    h, w = obj.shape[-2:]
+    y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + h, dst.shape[-2]), min(x + w, dst.shape[-1])
+    if y0 < y1 and x0 < x1:
+        dst[:, y0:y1, x0:x1] = obj[:, y0 - y : y1 - y, x0 - x : x1 - x]
+
+
+def _canvases(m: int, c: int, height: int, width: int, like: torch.Tensor) -> torch.Tensor:
+    """Uninitialised (M, C, H, W) in like's dtype and device, channels_last for images (the layout the
+    networks run in: no conversion later)."""
+    layout = torch.channels_last if c in (3, 4) else torch.contiguous_format
+    return torch.empty((m, c, height, width), dtype=like.dtype, device=like.device, memory_format=layout)
+
+
+def paste_each(
+    objects: Sequence[torch.Tensor],
+    positions: torch.Tensor,
+    canvas: int,
+    background: float = 0.0,
+    with_covered: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Paste each object (C, h_i, w_i) at its position (M, 2) into its own N x N canvas of one background.
+
+    Returns frames (M, C, N, N) in the objects' dtype, channels_last, and covered (M, 1, N, N) bool (None
+    with with_covered=False). Parts falling outside the canvas are cut. One fill for all canvases, one slice
+    copy per object: an index gather over the N x N canvas was about 10x slower.
+    """
+    frames = _canvases(len(objects), objects[0].shape[0], canvas, canvas, objects[0]).fill_(background)
+    pos = positions.to("cpu", torch.long)  # few numbers, read on the host for the slices
+    for frame, obj, (y, x) in zip(frames, objects, pos.tolist(), strict=True):
+        paste_into(frame, obj, y, x)
+    if not with_covered:
+        return frames, None
+    sizes = torch.tensor([list(o.shape[-2:]) for o in objects], dtype=torch.long)
+    return frames, covered_masks(pos, sizes, canvas, frames.device)
+
+
 def paste(
     objects: torch.Tensor,
     positions: torch.Tensor,
@@ -66,32 +131,39 @@ def paste(
     background: float = 0.0,
     with_covered: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Paste objects (B, C, h, w), each at its position (B, 2), into N x N canvases of one background.
+    """Paste objects (B, C, h, w), each at its position (B, 2), into N x N canvases: `paste_each`."""
+    return paste_each(list(objects.unbind(0)), positions, canvas, background, with_covered)
 
-    Returns frames (B, C, N, N) in the objects' dtype, in channels_last memory layout (the layout the
-    networks run in: no conversion later), and covered (B, 1, N, N) bool. Parts falling outside the canvas
-    are cut. One slice copy per object: an index gather over the N x N canvas was about 10x slower.
-    with_covered=False skips the mask (None) where the background needs none: on a GPU, fewer launches.
+
+def paste_moving(
+    objects: Sequence[torch.Tensor], positions: Sequence[torch.Tensor], canvas: int, with_covered: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Each object (C, h_i, w_i) pasted at each of its K positions (K, 2) on black N x N canvases.
+
+    Returns frames (B * K, C, N, N), image-major, channels_last, equal bit for bit to `embed` per object,
+    and covered (B * K, 1, N, N) bool (None with with_covered=False).
+    When every object moves along the same relative path (the protocols' diagonal and line paths), each
+    object is pasted once into a canvas enlarged by the path's extent and the K frames are its K windows,
+    cut for the whole group at once: B + K copies and one fill instead of B * K copies and B * K fills (on a
+    GPU the launches were the cost). Other paths paste every frame (`paste_each`).
     """
-    b, c, h, w = objects.shape
-    layout = torch.channels_last if c in (3, 4) else torch.contiguous_format
-    frames = torch.empty(
-        (b, c, canvas, canvas), dtype=objects.dtype, device=objects.device, memory_format=layout
-    )
-    frames.fill_(background)
-    pos = positions.to("cpu", torch.long)  # few numbers, read on the host for the slices
-    for i, (y, x) in enumerate(pos.tolist()):  # one slice copy per object: no pixel loop
-        y0, x0, y1, x1 = max(y, 0), max(x, 0), min(y + h, canvas), min(x + w, canvas)
-        if y0 < y1 and x0 < x1:
-            frames[i, :, y0:y1, x0:x1] = objects[i, :, y0 - y : y1 - y, x0 - x : x1 - x]
+    pos = [p.to("cpu", torch.long) for p in positions]
+    hi = [p.max(dim=0).values for p in pos]
+    offsets = [h - p for h, p in zip(hi, pos, strict=True)]  # frame k's window corner in the enlarged canvas
+    if not all(o.shape == offsets[0].shape and torch.equal(o, offsets[0]) for o in offsets):
+        each = [obj for obj, p in zip(objects, pos, strict=True) for _ in range(len(p))]
+        return paste_each(each, torch.cat(pos), canvas, with_covered=with_covered)
+    ey, ex = offsets[0].max(dim=0).values.tolist()
+    big = _canvases(len(objects), objects[0].shape[0], canvas + ey, canvas + ex, objects[0]).zero_()
+    for dst, obj, (y, x) in zip(big, objects, (h.tolist() for h in hi), strict=True):
+        paste_into(dst, obj, y, x)
+    frames = windows_of_each(big, offsets[0], canvas)
     if not with_covered:
         return frames, None
-    # covered in a few whole-batch operations (on a GPU, one kernel per frame would cost more than the copy)
-    grid = torch.arange(canvas, device=objects.device)
-    pos = upload(pos, objects.device)
-    rows = (grid >= pos[:, 0:1]) & (grid < pos[:, 0:1] + h)  # (B, N)
-    cols = (grid >= pos[:, 1:2]) & (grid < pos[:, 1:2] + w)
-    return frames, (rows[:, :, None] & cols[:, None, :])[:, None]
+    sizes = torch.tensor(
+        [list(o.shape[-2:]) for o, p in zip(objects, pos, strict=True) for _ in range(len(p))]
+    )
+    return frames, covered_masks(torch.cat(pos), sizes, canvas, frames.device)
 
 
 def embed(
@@ -111,11 +183,20 @@ def embed(
 
 def windows(img: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
     """(3, H, W) -> (K, 3, size, size): the windows whose top-left corners are offsets (K, 2)."""
-    off = offsets.to(torch.long)
-    h, w = img.shape[-2:]
+    return windows_of_each(img[None], offsets, size)
+
+
+def windows_of_each(imgs: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, C, H, W) -> (B * K, C, size, size), image-major, channels_last: for every image the windows whose
+    top-left corners are offsets (K, 2); one copy per window position for the whole batch."""
+    off = offsets.to("cpu", torch.long)
+    b, c, h, w = imgs.shape
     if (off < 0).any() or (off[:, 0] + size > h).any() or (off[:, 1] + size > w).any():
         raise ValueError(f"windows of {size}px at {off.tolist()} leave the {h}x{w} image")
-    frames, _ = embed(img, -off, size, with_covered=False)
+    frames = _canvases(b * len(off), c, size, size, imgs)
+    grouped = frames.view(b, len(off), c, size, size)
+    for j, (y, x) in enumerate(off.tolist()):
+        grouped[:, j] = imgs[:, :, y : y + size, x : x + size]
     return frames
 
 
