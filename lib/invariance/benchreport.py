@@ -138,6 +138,52 @@ def readme_section(folder: Path | None = None) -> str:
     return "\n\n".join(block(n, r) for n, r in results) + tail
 
 
+def side_by_side_dir() -> Path:
+    return paths.project_root() / "benchmarks" / "side-by-side"
+
+
+def parse_side_by_side(text: str) -> dict[str, dict[str, list[float]]]:
+    """A `tools/gpu_runner_profile.py ... timing` log of alternating codes ('== round R, old code' headers,
+    then 'protocol: M frames | runner X ms, forward alone Y ms (ratio Z), ...' lines) ->
+    {protocol: {"old": [ratio per round], "new": [...]}}; lines starting with '#' are comments."""
+    out: dict[str, dict[str, list[float]]] = {}
+    code = None
+    for line in text.splitlines():
+        if line.startswith("== round"):
+            code = line.rsplit(",", 1)[1].split()[0]
+        elif "frames | runner" in line and code is not None:
+            name = line.split(":", 1)[0]
+            ratio = float(line.split("(ratio ", 1)[1].split(")", 1)[0])
+            out.setdefault(name, {}).setdefault(code, []).append(ratio)
+    return out
+
+
+def side_by_side_section(folder: Path | None = None) -> str:
+    """The README's before/after tables of runner / forward, one per log in benchmarks/side-by-side/."""
+    blocks = []
+    for path in sorted(side_by_side_dir().glob("*.txt")):
+        text = path.read_text()
+        parsed = parse_side_by_side(text)
+        codes = dict(
+            part.strip().split(": code ")
+            for line in text.splitlines()
+            if line.startswith("# before:")
+            for part in line[2:].split(";")
+        )
+        rows = [
+            f"| {name} | {', '.join(f'{v:.3f}' for v in r.get('old', []))} | "
+            f"{', '.join(f'{v:.3f}' for v in r.get('new', []))} |"
+            for name, r in parsed.items()
+        ]
+        blocks.append(
+            f"`benchmarks/side-by-side/{path.name}` (runner / forward from the fastest of 3 runs of each, "
+            "per round; the rounds alternate the two codes on one machine):\n\n"
+            f"| protocol | before ({codes.get('before', '?')}) | after ({codes.get('after', '?')}) |\n"
+            "| --- | --- | --- |\n" + "\n".join(rows)
+        )
+    return "\n\n".join(blocks) if blocks else "No side-by-side log in benchmarks/side-by-side/."
+
+
 def make_figures_dir() -> Path:
     return paths.project_root() / "benchmarks" / "make-figures"
 

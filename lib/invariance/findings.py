@@ -789,6 +789,7 @@ SECTIONS: dict[str, Callable[[Path | None], str]] = {
     "table1": table1,
     "remedies": remedies_table,
     "speed": benchreport.readme_section,
+    "side-by-side": benchreport.side_by_side_section,
     "make-figures": benchreport.make_figures_section,
     "reruns": reruns.readme_section,
 }

@@ -1,0 +1,72 @@
+"""The README's speed sections come from result files: the parsing and the targets on hand-made input."""
+
+from invariance import benchreport
+
+
+def test_parse_side_by_side_reads_rounds_and_codes():
+    text = "\n".join(
+        [
+            "# a comment: crop: 1 frames | runner 1 ms (ratio 9.999) is ignored",
+            "== round 1, old code",
+            "crop: 576 frames | runner 10.0 ms, forward alone 8.0 ms (ratio 0.800), build alone 1.0 ms",
+            "black: 576 frames | runner 10.0 ms, forward alone 9.0 ms (ratio 0.900), build alone 1.0 ms",
+            "== round 1, new code",
+            "crop: 576 frames | runner 9.0 ms, forward alone 8.1 ms (ratio 0.900), build alone 1.0 ms",
+            "== round 2, old code",
+            "crop: 576 frames | runner 10.0 ms, forward alone 8.5 ms (ratio 0.850), build alone 1.0 ms",
+        ]
+    )
+    got = benchreport.parse_side_by_side(text)
+    assert got == {"crop": {"old": [0.8, 0.85], "new": [0.9]}, "black": {"old": [0.9]}}
+
+
+def test_block_says_whether_the_runner_target_is_met():
+    def record(ratio: float) -> dict:
+        rng = {"min": ratio, "median": ratio, "max": ratio}
+        fps = {"min": 1.0, "median": 1.0, "max": 1.0}
+        return {
+            "device": "cpu (test)",
+            "torch": "x",
+            "threads": 2,
+            "when": "2026-11-26T00:00:00",
+            "git": "abc",
+            "model": "lite0",
+            "protocol": "p",
+            "images": 1,
+            "frames_per_image": 9,
+            "batch": 8,
+            "repeats": 1,
+            "variants": [
+                {
+                    "variant": "v",
+                    "forward_frames_per_s": fps,
+                    "runner_frames_per_s": fps,
+                    "runner_over_forward": rng,
+                    "top1_flips_vs_float32": 0,
+                    "pairs": 8,
+                    "peak_memory_mb": 1.0,
+                }
+            ],
+            "naive": {"images": 1, "pairs_per_s": fps, "top1_agrees_with_runner": True},
+            "runner_speedup_over_naive": 1.0,
+            "protocols": [
+                {
+                    "protocol": "black",
+                    "frames": 9,
+                    "runner_over_forward": rng,
+                    "forward_frames_per_s": fps,
+                    "build_s": fps,
+                },
+                {
+                    "protocol": "inpaint",
+                    "frames": 9,
+                    "runner_over_forward": {"min": 0.1, "median": 0.1, "max": 0.1},
+                    "forward_frames_per_s": fps,
+                    "build_s": fps,
+                },
+            ],
+        }
+
+    assert "**met**" in benchreport.block("cpu-x.json", record(0.96))  # inpainting is not checked
+    assert "**not met**" in benchreport.block("cpu-x.json", record(0.94))
+    assert "**met**" in benchreport.block("cuda-x.json", record(0.91))  # the GPU target is 0.9
