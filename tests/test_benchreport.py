@@ -70,3 +70,17 @@ def test_block_says_whether_the_runner_target_is_met():
     assert "**met**" in benchreport.block("cpu-x.json", record(0.96))  # inpainting is not checked
     assert "**not met**" in benchreport.block("cpu-x.json", record(0.94))
     assert "**met**" in benchreport.block("cuda-x.json", record(0.91))  # the GPU target is 0.9
+
+
+def test_smoke_line_from_the_newest_record(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(benchreport, "make_figures_dir", lambda: tmp_path)
+    assert benchreport.smoke_line() == ""
+    record = {"seconds": {"01_a": 6.2, "02_b": 11.8, "total": 18.0}, "device": "cpu (test)", "git": "abc"}
+    (tmp_path / "smoke-2026-01-01.json").write_text(
+        json.dumps({**record, "seconds": {"01_a": 99, "total": 99}})
+    )
+    (tmp_path / "smoke-2026-02-01.json").write_text(json.dumps(record))
+    line = benchreport.smoke_line()
+    assert "2 notebooks in 6-12 s, 18 s in all" in line and "smoke-2026-02-01.json" in line

@@ -228,6 +228,30 @@ def test_zoom_frames_are_centred_windows_of_growing_rescales():
         protocols.Zoom(steps=0)
 
 
+def reference_frames(protocol, img: SourceImage, canvas: int, first_covered: torch.Tensor) -> torch.Tensor:
+    """One image's frames the plain way, one frame at a time from the float source: resize, then paste
+    (`embed`) or cut windows; Scale's top-left corner is read off its first covered mask."""
+    x = to_float(img.pixels)
+    if isinstance(protocol, protocols.Translation):
+        src = protocol.source(img, canvas, "cpu")
+        return transforms.embed(src, protocol.positions(img, tuple(src.shape[-2:]), canvas), canvas)[0]
+    if isinstance(protocol, protocols.Scale):
+        corner = torch.nonzero(first_covered[0]).min(dim=0).values[None]
+        base = protocols.scaled(protocol.side, canvas)
+        return torch.cat(
+            [
+                transforms.embed(transforms.resize_shorter(x, base + k), corner, canvas)[0]
+                for k in range(protocol.steps + 1)
+            ]
+        )
+    y0, x0, h, w = protocol.box(img)
+    if protocol.shift_before_rescale:
+        crops = [x[:, y0 + c : y0 + c + h, x0 + c : x0 + c + w] for c in range(protocol.steps + 1)]
+        return transforms.resize(torch.stack(crops), (canvas, canvas))
+    big = transforms.resize(x[:, y0 : y0 + h, x0 : x0 + w], (canvas + protocol.margin,) * 2)
+    return torch.stack([big[:, c : c + canvas, c : c + canvas] for c in range(protocol.steps + 1)])
+
+
 @pytest.mark.parametrize(
     "protocol",
     [
@@ -240,18 +264,24 @@ def test_zoom_frames_are_centred_windows_of_growing_rescales():
     ],
     ids=lambda p: p.name,
 )
-def test_group_frames_equal_frames_built_image_by_image(protocol):
-    """build_frames builds a group of images at once (fewer kernel launches): the same bits, layout and
-    covered masks as each image's own frames, for images of different shapes."""
+def test_group_frames_equal_frames_built_one_at_a_time(protocol):
+    """build_frames builds a group of images at once (fewer kernel launches): the same bits and layout as
+    each image's own frames, and as the frames made one at a time the plain way, for images of different
+    shapes; covered masks the same as a group of one."""
     imgs = [image(), image(80, 60, id_="tall"), image(50, 90, id_="wide")]
     frames, covered = protocol.make_group(imgs, 64, "cpu")
     k = frames.shape[0] // len(imgs)
     for i, img in enumerate(imgs):
         own, own_covered = protocol.make_frames(img, 64, "cpu")
-        assert torch.equal(frames[i * k : (i + 1) * k], own) and torch.equal(
-            covered[i * k : (i + 1) * k], own_covered
-        )
-        if isinstance(protocol, protocols.Translation):  # against the kernel used before groups
-            src = protocol.source(img, 64, "cpu")
-            pos = protocol.positions(img, tuple(src.shape[-2:]), 64)
-            assert torch.equal(own, transforms.embed(src, pos, 64)[0])
+        mine = frames[i * k : (i + 1) * k]
+        assert torch.equal(mine, own) and mine.stride() == own.stride()
+        assert torch.equal(covered[i * k : (i + 1) * k], own_covered)
+        plain = reference_frames(protocol, img, 64, own_covered[0])
+        assert torch.equal(own, plain)
+        if not (isinstance(protocol, protocols.Crop) and protocol.shift_before_rescale):
+            assert own.is_contiguous(memory_format=torch.channels_last)  # the networks' layout
+
+
+def test_build_frames_refuses_no_images():
+    with pytest.raises(ValueError, match="at least one image"):
+        protocols.build_frames(protocols.Translation(), [], 64)

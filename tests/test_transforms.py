@@ -174,3 +174,30 @@ def test_upload_sources_equals_per_image_conversion():
         for got, p in zip(transforms.upload_sources(pixels, device), pixels, strict=True):
             assert torch.equal(got.cpu(), p.float() / 255) and got.shape == p.shape
     assert pixels[0].dtype == torch.uint8  # the caller's tensors are left alone
+
+
+def test_paste_moving_edge_cases():
+    """One frame (K = 1), an object larger than the canvas, one channel in uint8: still the naive paste."""
+    gen = torch.Generator().manual_seed(1)
+    big = torch.randint(1, 256, (1, 15, 13), generator=gen, dtype=torch.uint8)
+    small = torch.randint(1, 256, (1, 3, 4), generator=gen, dtype=torch.uint8)
+    for k in (1, 3):
+        pos = [
+            torch.tensor([[-2 + j, -3 + j] for j in range(k)]),
+            torch.tensor([[5 + j, 6 + j] for j in range(k)]),
+        ]
+        frames, covered = transforms.paste_moving([big, small], pos, 10)
+        assert frames.dtype == torch.uint8 and frames.shape == (2 * k, 1, 10, 10)
+        for i, obj in enumerate([big, small]):
+            for j, (y, x) in enumerate(pos[i].tolist()):
+                ref = naive_paste(obj.numpy(), y, x, 10)[:1]  # the naive paste makes 3 channels
+                assert np.array_equal(frames[i * k + j].numpy(), ref)
+                ones = np.ones((1, *obj.shape[-2:]))
+                assert np.array_equal(covered[i * k + j, 0].numpy(), naive_paste(ones, y, x, 10)[0] == 1)
+
+
+def test_paste_of_no_objects_is_empty():
+    frames, covered = transforms.paste(torch.zeros(0, 3, 4, 4), torch.zeros(0, 2, dtype=torch.long), 8)
+    assert frames.shape == (0, 3, 8, 8) and covered.shape == (0, 1, 8, 8)
+    with pytest.raises(ValueError, match="at least one object"):
+        transforms.paste_moving([], [], 8)

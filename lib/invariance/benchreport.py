@@ -158,18 +158,23 @@ def parse_side_by_side(text: str) -> dict[str, dict[str, list[float]]]:
     return out
 
 
+def _codes(text: str, name: str) -> dict[str, str]:
+    """{'before': commit, 'after': commit} from a log's '# before: code X; after: code Y' line."""
+    for line in text.splitlines():
+        if line.startswith("# before:"):
+            pairs = [part.strip().partition(": code ") for part in line[2:].split(";")]
+            if all(sep for _, sep, _ in pairs):
+                return {key: code.strip() for key, _, code in pairs}
+    raise ValueError(f"benchmarks/side-by-side/{name}: no '# before: code X; after: code Y' line")
+
+
 def side_by_side_section(folder: Path | None = None) -> str:
     """The README's before/after tables of runner / forward, one per log in benchmarks/side-by-side/."""
     blocks = []
     for path in sorted(side_by_side_dir().glob("*.txt")):
         text = path.read_text()
         parsed = parse_side_by_side(text)
-        codes = dict(
-            part.strip().split(": code ")
-            for line in text.splitlines()
-            if line.startswith("# before:")
-            for part in line[2:].split(";")
-        )
+        codes = _codes(text, path.name)
         rows = [
             f"| {name} | {', '.join(f'{v:.3f}' for v in r.get('old', []))} | "
             f"{', '.join(f'{v:.3f}' for v in r.get('new', []))} |"
@@ -215,4 +220,18 @@ def make_figures_section(folder: Path | None = None) -> str:
     if "warm" in runs:
         warm_name, warm = runs["warm"]
         text += f"; rerun at once with the cache filled (`{warm_name}`): **{warm['seconds']['total']:.0f} s**"
-    return text + ".\n\n" + head + "\n" + "\n".join(rows)
+    return text + ".\n\n" + head + "\n" + "\n".join(rows) + smoke_line()
+
+
+def smoke_line() -> str:
+    """One sentence on the newest smoke-profile record (benchmarks/make-figures/smoke-*.json), if any."""
+    found = sorted(make_figures_dir().glob("smoke-*.json"))
+    if not found:
+        return ""
+    run = json.loads(found[-1].read_text())
+    each = [v for k, v in run["seconds"].items() if k != "total"]
+    return (
+        f"\n\nThe smoke profile (CI) ran each of its {len(each)} notebooks in "
+        f"{min(each):.0f}-{max(each):.0f} s, {run['seconds']['total']:.0f} s in all "
+        f"(`benchmarks/make-figures/{found[-1].name}`, {run['device']}, git {run['git']})."
+    )

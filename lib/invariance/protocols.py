@@ -56,8 +56,24 @@ def _positive(**values: object) -> None:
             raise ValueError(f"{name} must be an integer >= {low}, not {v!r}")
 
 
+class _BuiltInGroups:
+    """A protocol whose frames are built a group of images at a time (`make_group`, fewer kernel launches on
+    a GPU); one image's frames are a group of one."""
+
+    def make_group(
+        self, images: Sequence[SourceImage], canvas: int, device: torch.device | str, covered: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raise NotImplementedError
+
+    def make_frames(
+        self, img: SourceImage, canvas: int, device: torch.device | str, covered: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Frames (K, 3, N, N) and covered (K, 1, N, N) (None with covered=False) of one image."""
+        return self.make_group([img], canvas, device, covered)
+
+
 @dataclass(frozen=True)
-class Translation:
+class Translation(_BuiltInGroups):
     """Embedding + translation: resize (shorter side `side`), paste, move one pixel per frame.
 
     path: "diagonal" (+1, +1 per frame, `steps` steps), or "vertical"/"horizontal": along a line of the
@@ -90,7 +106,8 @@ class Translation:
         return f"translation-{self.path}-{self.background}"
 
     def source(self, img: SourceImage, canvas: int, device: torch.device | str) -> torch.Tensor:
-        return self._resized(to_float(transforms.upload(img.pixels, device)), canvas)
+        """The object (3, h, w) this protocol moves, for one image."""
+        return self._resized(transforms.upload_sources([img.pixels], device)[0], canvas)
 
     def _resized(self, x: torch.Tensor, canvas: int) -> torch.Tensor:
         """A float source (3, H, W) -> the object (3, h, w) this protocol moves."""
@@ -111,12 +128,6 @@ class Translation:
         start = (along, across) if self.path == "vertical" else (across, along)
         return transforms.line_positions(start, steps, self.path)
 
-    def make_frames(
-        self, img: SourceImage, canvas: int, device, covered: bool = True
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Frames (K, 3, N, N) on a black canvas and covered (K, 1, N, N) (None with covered=False)."""
-        return self.make_group([img], canvas, device, covered)
-
     def make_group(
         self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -132,7 +143,7 @@ class Translation:
 
 
 @dataclass(frozen=True)
-class Scale:
+class Scale(_BuiltInGroups):
     """Embedding + scale: shorter side side, side+1, ..., side+steps (at N = 224), top-left corner fixed."""
 
     background: str = "black"
@@ -150,11 +161,6 @@ class Scale:
     def name(self) -> str:
         return f"scale-{self.background}"
 
-    def make_frames(
-        self, img: SourceImage, canvas: int, device, covered: bool = True
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return self.make_group([img], canvas, device, covered)
-
     def make_group(
         self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -165,13 +171,14 @@ class Scale:
             largest = transforms.shorter_side_size(x.shape[-2], x.shape[-1], base + self.steps)
             room = (canvas - largest[0], canvas - largest[1])
             starts += [_start(image_rng(self.seed, img.id), room, self.position)] * (self.steps + 1)
-            # One resize per size: each frame is a different resampling of the source.
+            # One resize per size: each frame is a different resampling of the source. The group's objects
+            # are all kept until the paste (16 images: about 27 MB), for one fill of all canvases.
             objects += [transforms.resize_shorter(x, base + k) for k in range(self.steps + 1)]
         return transforms.paste_each(objects, torch.tensor(starts), canvas, with_covered=covered)
 
 
 @dataclass(frozen=True)
-class Crop:
+class Crop(_BuiltInGroups):
     """Crop-and-rescale (official code): a crop of area fraction `fraction` (seeded position; aspect 1, or
     log-uniform in [3/4, 4/3] with aspect="random") rescaled to (N + margin)^2; windows N x N at (c, c),
     c = 0..steps.
@@ -223,11 +230,6 @@ class Crop:
         y, x = _start(rng, (height - h - room, width - w - room), "random")
         return y, x, h, w
 
-    def make_frames(
-        self, img: SourceImage, canvas: int, device, covered: bool = True
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        return self.make_group([img], canvas, device, covered)
-
     def make_group(
         self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -260,7 +262,7 @@ class Crop:
 
 
 @dataclass(frozen=True)
-class Zoom:
+class Zoom(_BuiltInGroups):
     """One-pixel growth of a whole photo, no embedding (its natural framing): frame k is the photo with its
     shorter side rescaled to N + margin + 2k and the central N x N window, so the view closes in by one
     pixel at every edge per frame and an object filling a share a of the width grows by about 2a pixels.
@@ -284,15 +286,16 @@ class Zoom:
     def name(self) -> str:
         return "zoom"
 
-    def make_frames(
-        self, img: SourceImage, canvas: int, device, covered: bool = True
+    def make_group(
+        self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x = to_float(transforms.upload(img.pixels, device))
+        """(B * K, 3, N, N), image-major: K resamplings per photo, nothing shared between photos."""
         frames = []
-        for k in range(self.steps + 1):
-            big = transforms.resize_shorter(x, canvas + self.margin + 2 * k, self.interpolation)
-            y0, x0 = (big.shape[-2] - canvas) // 2, (big.shape[-1] - canvas) // 2
-            frames.append(big[:, y0 : y0 + canvas, x0 : x0 + canvas])
+        for x in transforms.upload_sources([img.pixels for img in images], device):
+            for k in range(self.steps + 1):
+                big = transforms.resize_shorter(x, canvas + self.margin + 2 * k, self.interpolation)
+                y0, x0 = (big.shape[-2] - canvas) // 2, (big.shape[-1] - canvas) // 2
+                frames.append(big[:, y0 : y0 + canvas, x0 : x0 + canvas])
         out = torch.stack(frames).contiguous(memory_format=torch.channels_last)
         if not covered:
             return out, None
@@ -358,13 +361,9 @@ def build_frames(
     """All frames of a protocol for a batch of images: (B, K, 3, N, N) in [0, 1] on `device`."""
     check_fits(protocol, canvas)
     needs_mask = protocol.background in ("mean", "inpaint")  # black and crops need no covered mask
-    if hasattr(protocol, "make_group"):  # the whole group at once: fewer kernel launches (GPU)
-        frames, covered = protocol.make_group(images, canvas, device, covered=needs_mask)
-    else:
-        built = [protocol.make_frames(img, canvas, device, covered=needs_mask) for img in images]
-        # cat, not stack, of the (K, 3, N, N) frames keeps their channels_last layout (stack makes 5-D copies)
-        frames = torch.cat([f for f, _ in built])
-        covered = torch.cat([c for _, c in built]) if needs_mask else None
+    if not images:
+        raise ValueError("build_frames needs at least one image")
+    frames, covered = protocol.make_group(images, canvas, device, covered=needs_mask)
     flat = apply_background(frames, covered, protocol.background, mean)
     return flat.view(len(images), -1, *flat.shape[1:])
 

@@ -36,7 +36,7 @@ def upload_sources(pixels: Sequence[torch.Tensor], device: torch.device | str) -
     conversion: per-source copies cost two or three kernel launches each, which at a GPU's speed were a
     tenth of the runner's time (profile in benchmarks/logs/)."""
     device = torch.device(device)
-    if device.type != "cuda" or len(pixels) < 2:
+    if device.type != "cuda" or len(pixels) < 2 or any(p.is_cuda for p in pixels):
         return [upload(p, device).to(torch.float32, copy=True).div_(255.0) for p in pixels]
     sizes = [p.numel() for p in pixels]
     buf = torch.empty(sum(sizes), dtype=torch.uint8, pin_memory=True)
@@ -45,10 +45,14 @@ def upload_sources(pixels: Sequence[torch.Tensor], device: torch.device | str) -
     return [part.view(p.shape) for part, p in zip(flat.split(sizes), pixels, strict=True)]
 
 
-def covered_masks(positions: torch.Tensor, sizes: torch.Tensor, canvas: int, device) -> torch.Tensor:
-    """(M, 1, N, N) bool, True where an object of size sizes[i] = (h, w) pasted at positions[i] = (y, x)
-    covers the canvas (both (M, 2) integer, any device): a few whole-batch operations, whatever M."""
-    box = upload(torch.cat([positions, sizes], dim=1).to("cpu", torch.long), device)  # one transfer
+def covered_masks(
+    positions: torch.Tensor, sizes: torch.Tensor, canvas: int, device: torch.device | str
+) -> torch.Tensor:
+    """(M, 1, N, N) bool on `device`, True where an object of size sizes[i] = (h, w) pasted at positions[i] =
+    (y, x) covers the canvas (both (M, 2) integer, any device): a few whole-batch operations, whatever M (on
+    a GPU, one kernel per frame would cost more than the copy)."""
+    box = torch.cat([positions.to("cpu", torch.long), sizes.to("cpu", torch.long)], dim=1)
+    box = upload(box, device)  # one transfer
     grid = torch.arange(canvas, device=device)
     rows = (grid >= box[:, 0:1]) & (grid < box[:, 0:1] + box[:, 2:3])  # (M, N)
     cols = (grid >= box[:, 1:2]) & (grid < box[:, 1:2] + box[:, 3:4])
@@ -110,18 +114,25 @@ def paste_each(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Paste each object (C, h_i, w_i) at its position (M, 2) into its own N x N canvas of one background.
 
-    Returns frames (M, C, N, N) in the objects' dtype, channels_last, and covered (M, 1, N, N) bool (None
-    with with_covered=False). Parts falling outside the canvas are cut. One fill for all canvases, one slice
-    copy per object: an index gather over the N x N canvas was about 10x slower.
+    Returns frames (M, C, N, N) in the objects' dtype (channels_last for 3 or 4 channels), and covered
+    (M, 1, N, N) bool; with_covered=False skips the mask (None) where the background needs none: on a GPU,
+    fewer launches. Parts falling outside the canvas are cut. One fill for all canvases, one slice copy per
+    object: an index gather over the N x N canvas was about 10x slower.
     """
+    if not objects:
+        raise ValueError("paste_each needs at least one object")
     frames = _canvases(len(objects), objects[0].shape[0], canvas, canvas, objects[0]).fill_(background)
     pos = positions.to("cpu", torch.long)  # few numbers, read on the host for the slices
     for frame, obj, (y, x) in zip(frames, objects, pos.tolist(), strict=True):
         paste_into(frame, obj, y, x)
     if not with_covered:
         return frames, None
-    sizes = torch.tensor([list(o.shape[-2:]) for o in objects], dtype=torch.long)
-    return frames, covered_masks(pos, sizes, canvas, frames.device)
+    return frames, covered_masks(pos, _sizes(objects, [1] * len(objects)), canvas, frames.device)
+
+
+def _sizes(objects: Sequence[torch.Tensor], repeats: Sequence[int]) -> torch.Tensor:
+    """(sum(repeats), 2) long: each object's (h, w), repeated once per frame it appears in."""
+    return torch.tensor([list(o.shape[-2:]) for o, r in zip(objects, repeats, strict=True) for _ in range(r)])
 
 
 def paste(
@@ -131,7 +142,13 @@ def paste(
     background: float = 0.0,
     with_covered: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Paste objects (B, C, h, w), each at its position (B, 2), into N x N canvases: `paste_each`."""
+    """Paste objects (B, C, h, w), each at its position (B, 2), into N x N canvases: `paste_each` (B = 0
+    gives empty frames and masks)."""
+    b, c = objects.shape[:2]
+    if b == 0:
+        empty = _canvases(0, c, canvas, canvas, objects)
+        mask = torch.zeros((0, 1, canvas, canvas), dtype=torch.bool, device=objects.device)
+        return empty, mask if with_covered else None
     return paste_each(list(objects.unbind(0)), positions, canvas, background, with_covered)
 
 
@@ -140,29 +157,31 @@ def paste_moving(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Each object (C, h_i, w_i) pasted at each of its K positions (K, 2) on black N x N canvases.
 
-    Returns frames (B * K, C, N, N), image-major, channels_last, equal bit for bit to `embed` per object,
-    and covered (B * K, 1, N, N) bool (None with with_covered=False).
+    Returns frames (B * K, C, N, N), image-major, channels_last (3 or 4 channels), equal bit for bit to
+    `embed` per object, and covered (B * K, 1, N, N) bool (None with with_covered=False).
     When every object moves along the same relative path (the protocols' diagonal and line paths), each
     object is pasted once into a canvas enlarged by the path's extent and the K frames are its K windows,
     cut for the whole group at once: B + K copies and one fill instead of B * K copies and B * K fills (on a
-    GPU the launches were the cost). Other paths paste every frame (`paste_each`).
+    GPU the launches were the cost). Other paths, and paths so long that the enlarged canvas would outgrow
+    the K frames, paste every frame (`paste_each`).
     """
+    if not objects:
+        raise ValueError("paste_moving needs at least one object")
     pos = [p.to("cpu", torch.long) for p in positions]
     hi = [p.max(dim=0).values for p in pos]
     offsets = [h - p for h, p in zip(hi, pos, strict=True)]  # frame k's window corner in the enlarged canvas
-    if not all(o.shape == offsets[0].shape and torch.equal(o, offsets[0]) for o in offsets):
+    ey, ex = offsets[0].max(dim=0).values.tolist()
+    same = all(o.shape == offsets[0].shape and torch.equal(o, offsets[0]) for o in offsets)
+    if not same or (canvas + ey) * (canvas + ex) > len(offsets[0]) * canvas * canvas:
         each = [obj for obj, p in zip(objects, pos, strict=True) for _ in range(len(p))]
         return paste_each(each, torch.cat(pos), canvas, with_covered=with_covered)
-    ey, ex = offsets[0].max(dim=0).values.tolist()
     big = _canvases(len(objects), objects[0].shape[0], canvas + ey, canvas + ex, objects[0]).zero_()
     for dst, obj, (y, x) in zip(big, objects, (h.tolist() for h in hi), strict=True):
         paste_into(dst, obj, y, x)
     frames = windows_of_each(big, offsets[0], canvas)
     if not with_covered:
         return frames, None
-    sizes = torch.tensor(
-        [list(o.shape[-2:]) for o, p in zip(objects, pos, strict=True) for _ in range(len(p))]
-    )
+    sizes = _sizes(objects, [len(p) for p in pos])
     return frames, covered_masks(torch.cat(pos), sizes, canvas, frames.device)
 
 
@@ -187,8 +206,9 @@ def windows(img: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor
 
 
 def windows_of_each(imgs: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
-    """(B, C, H, W) -> (B * K, C, size, size), image-major, channels_last: for every image the windows whose
-    top-left corners are offsets (K, 2); one copy per window position for the whole batch."""
+    """(B, C, H, W) -> (B * K, C, size, size), image-major, channels_last for 3 or 4 channels: for every
+    image the windows whose top-left corners are offsets (K, 2); one copy per window position for the whole
+    batch."""
     off = offsets.to("cpu", torch.long)
     b, c, h, w = imgs.shape
     if (off < 0).any() or (off[:, 0] + size > h).any() or (off[:, 1] + size > w).any():
