@@ -84,3 +84,24 @@ def test_smoke_line_from_the_newest_record(tmp_path, monkeypatch):
     (tmp_path / "smoke-2026-02-01.json").write_text(json.dumps(record))
     line = benchreport.smoke_line()
     assert "2 notebooks in 6-12 s, 18 s in all" in line and "smoke-2026-02-01.json" in line
+
+
+def test_compare_bytes_and_its_sentence(tmp_path, monkeypatch):
+    pub, rerun, records = tmp_path / "pub", tmp_path / "rerun", tmp_path / "records"
+    for d in (pub, rerun, records):
+        d.mkdir()
+    for name, a, b in [("a.png", b"x", b"x"), ("b.png", b"x", b"y"), ("a.json", b"{}", b"{}")]:
+        (pub / name).write_bytes(a)
+        (rerun / name).write_bytes(b)
+    (pub / "c.png").write_bytes(b"z")  # not in the rerun
+    (pub / "notes.txt").write_bytes(b"ignored")
+    got = benchreport.compare_bytes(pub, rerun)
+    assert got == {"identical": ["a.json", "a.png"], "differ": ["b.png"], "missing": ["c.png"], "files": 4}
+    monkeypatch.setattr(benchreport, "make_figures_dir", lambda: records)
+    assert benchreport.bitwise_section().startswith("No byte-for-byte")
+    benchreport.main(
+        [str(pub), str(rerun), "--commit", "abc", "--what", "A test", "--save", str(records / "bytes-x.json")]
+    )
+    line = benchreport.bitwise_section()
+    assert "**1 of 3** committed PNGs and **1 of 1** sidecars" in line
+    assert "different: b.png; missing: c.png" in line

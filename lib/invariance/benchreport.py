@@ -8,7 +8,11 @@ the text says whether the run met them.
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import paths
@@ -235,3 +239,62 @@ def smoke_line() -> str:
         f"{min(each):.0f}-{max(each):.0f} s, {run['seconds']['total']:.0f} s in all "
         f"(`benchmarks/make-figures/{found[-1].name}`, {run['device']}, git {run['git']})."
     )
+
+
+def compare_bytes(published: Path, rerun: Path) -> dict:
+    """Every figure file (PNG and JSON sidecar) of the published folder against the rerun's, byte for byte:
+    {"files": n, "identical": [...], "differ": [...], "missing": [...]} (names, sorted)."""
+    out: dict = {"identical": [], "differ": [], "missing": []}
+    for path in sorted(p for p in published.iterdir() if p.suffix in (".png", ".json")):
+        other = rerun / path.name
+        if not other.exists():
+            out["missing"].append(path.name)
+            continue
+        same = hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(other.read_bytes()).digest()
+        out["identical" if same else "differ"].append(path.name)
+    out["files"] = sum(len(v) for v in out.values())
+    return out
+
+
+def bitwise_section(folder: Path | None = None) -> str:
+    """The README's sentence on the newest byte-for-byte comparison (benchmarks/make-figures/bytes-*.json)."""
+    found = sorted(make_figures_dir().glob("bytes-*.json"))
+    if not found:
+        return "No byte-for-byte comparison of a rerun recorded yet."
+    r = json.loads(found[-1].read_text())
+    kinds = {ext: [n for n in r["identical"] if n.endswith(ext)] for ext in (".png", ".json")}
+    total = {
+        ext: [n for k in ("identical", "differ", "missing") for n in r[k] if n.endswith(ext)] for ext in kinds
+    }
+    text = (
+        f"{r['what']} (`benchmarks/make-figures/{found[-1].name}`, {r['when'][:10]}, commit {r['commit']}) "
+        f"reproduced **{len(kinds['.png'])} of {len(total['.png'])}** committed PNGs and "
+        f"**{len(kinds['.json'])} of {len(total['.json'])}** sidecars byte for byte"
+    )
+    if r["differ"] or r["missing"]:
+        text += (
+            f"; different: {', '.join(r['differ']) or 'none'}; missing: {', '.join(r['missing']) or 'none'}"
+        )
+    return text + "."
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Record a byte-for-byte comparison of a rerun's figures folder.")
+    ap.add_argument("published", type=Path, help="the committed figures/ folder")
+    ap.add_argument("rerun", type=Path, help="the rerun's figures/ folder")
+    ap.add_argument("--commit", required=True, help="the commit both were made from")
+    ap.add_argument("--what", required=True, help="what the rerun was, for the README")
+    ap.add_argument("--save", type=Path, required=True, help="benchmarks/make-figures/bytes-<date>.json")
+    args = ap.parse_args(argv)
+    record = {
+        "what": args.what,
+        "commit": args.commit,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **compare_bytes(args.published, args.rerun),
+    }
+    args.save.write_text(json.dumps(record, indent=1))
+    print(bitwise_section())
+
+
+if __name__ == "__main__":
+    main()

@@ -790,6 +790,7 @@ SECTIONS: dict[str, Callable[[Path | None], str]] = {
     "remedies": remedies_table,
     "speed": benchreport.readme_section,
     "side-by-side": benchreport.side_by_side_section,
+    "bitwise": benchreport.bitwise_section,
     "make-figures": benchreport.make_figures_section,
     "reruns": reruns.readme_section,
 }
