@@ -87,21 +87,37 @@ def test_smoke_line_from_the_newest_record(tmp_path, monkeypatch):
 
 
 def test_compare_bytes_and_its_sentence(tmp_path, monkeypatch):
+    import json
+
     pub, rerun, records = tmp_path / "pub", tmp_path / "rerun", tmp_path / "records"
     for d in (pub, rerun, records):
         d.mkdir()
-    for name, a, b in [("a.png", b"x", b"x"), ("b.png", b"x", b"y"), ("a.json", b"{}", b"{}")]:
-        (pub / name).write_bytes(a)
-        (rerun / name).write_bytes(b)
+    side = {"git": "a", "created": "t1", "values": [{"v": 1.0, "n": "x"}, {"v": 2.0}]}
+    later = {**side, "git": "b", "created": "t2"}  # the same values, another run
+    moved = {**side, "values": [{"v": 1.0 + 1e-7, "n": "x"}, {"v": 2.0}]}
+    renamed = {**side, "values": [{"v": 1.0, "n": "y"}, {"v": 2.0}]}
+    files = {
+        "a.png": (b"x", b"x"),
+        "b.png": (b"x", b"y"),
+        "a.json": (json.dumps(side), json.dumps(later)),
+        "b.json": (json.dumps(side), json.dumps(moved)),
+        "c.json": (json.dumps(side), json.dumps(renamed)),
+    }
+    for name, (a, b) in files.items():
+        (pub / name).write_text(a) if isinstance(a, str) else (pub / name).write_bytes(a)
+        (rerun / name).write_text(b) if isinstance(b, str) else (rerun / name).write_bytes(b)
     (pub / "c.png").write_bytes(b"z")  # not in the rerun
     (pub / "notes.txt").write_bytes(b"ignored")
     got = benchreport.compare_bytes(pub, rerun)
-    assert got == {"identical": ["a.json", "a.png"], "differ": ["b.png"], "missing": ["c.png"], "files": 4}
+    assert got["identical"] == ["a.json", "a.png"] and got["missing"] == ["c.png"] and got["files"] == 6
+    assert got["differ"]["b.png"] is None and got["differ"]["c.json"] is None
+    assert abs(got["differ"]["b.json"] - 1e-7) < 1e-12
     monkeypatch.setattr(benchreport, "make_figures_dir", lambda: records)
     assert benchreport.bitwise_section().startswith("No byte-for-byte")
     benchreport.main(
         [str(pub), str(rerun), "--commit", "abc", "--what", "A test", "--save", str(records / "bytes-x.json")]
     )
     line = benchreport.bitwise_section()
-    assert "**1 of 3** committed PNGs and **1 of 1** sidecars" in line
-    assert "different: b.png; missing: c.png" in line
+    assert "**1 of 3** committed PNGs byte for byte and **1 of 3** sidecars value for value" in line
+    assert "b.json differ by at most 1.0e-07 relative" in line
+    assert "other differences: b.png, c.json" in line and "missing from the rerun: c.png" in line

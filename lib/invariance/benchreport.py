@@ -241,40 +241,85 @@ def smoke_line() -> str:
     )
 
 
+PROVENANCE = ("git", "created")  # sidecar fields that name the run, not its results
+
+
+def _leaves(x: object, path: str = "") -> dict[str, object]:
+    """{path: value} of every leaf of a JSON value."""
+    if isinstance(x, dict):
+        return {k: v for key, item in x.items() for k, v in _leaves(item, f"{path}/{key}").items()}
+    if isinstance(x, list):
+        return {k: v for i, item in enumerate(x) for k, v in _leaves(item, f"{path}[{i}]").items()}
+    return {path: x}
+
+
+def sidecar_difference(a: dict, b: dict) -> float | None:
+    """0.0 when two sidecars hold the same values (provenance fields aside), else the largest relative
+    difference between their numbers, or None when they differ in structure or in a non-number."""
+    la, lb = (_leaves({k: v for k, v in d.items() if k not in PROVENANCE}) for d in (a, b))
+    if la.keys() != lb.keys():
+        return None
+    worst = 0.0
+    for key, x in la.items():
+        y = lb[key]
+        if x == y:
+            continue
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (x, y)):
+            return None
+        worst = max(worst, abs(x - y) / max(abs(x), abs(y), 1e-300))
+    return worst
+
+
 def compare_bytes(published: Path, rerun: Path) -> dict:
-    """Every figure file (PNG and JSON sidecar) of the published folder against the rerun's, byte for byte:
-    {"files": n, "identical": [...], "differ": [...], "missing": [...]} (names, sorted)."""
-    out: dict = {"identical": [], "differ": [], "missing": []}
+    """The published figures folder against a rerun's: PNGs byte for byte, JSON sidecars value for value
+    (provenance fields aside). {"identical": [...], "differ": {name: largest relative difference of a
+    sidecar's numbers, or None (PNGs, or another structure)}, "missing": [...], "files": n}."""
+    out: dict = {"identical": [], "differ": {}, "missing": []}
     for path in sorted(p for p in published.iterdir() if p.suffix in (".png", ".json")):
         other = rerun / path.name
         if not other.exists():
             out["missing"].append(path.name)
-            continue
-        same = hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(other.read_bytes()).digest()
-        out["identical" if same else "differ"].append(path.name)
-    out["files"] = sum(len(v) for v in out.values())
+        elif path.suffix == ".png":
+            same = hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(other.read_bytes()).digest()
+            if same:
+                out["identical"].append(path.name)
+            else:
+                out["differ"][path.name] = None
+        else:
+            diff = sidecar_difference(json.loads(path.read_text()), json.loads(other.read_text()))
+            if diff == 0.0:
+                out["identical"].append(path.name)
+            else:
+                out["differ"][path.name] = diff
+    out["files"] = len(out["identical"]) + len(out["differ"]) + len(out["missing"])
     return out
 
 
 def bitwise_section(folder: Path | None = None) -> str:
-    """The README's sentence on the newest byte-for-byte comparison (benchmarks/make-figures/bytes-*.json)."""
+    """The README's sentence on the newest comparison of a rerun (benchmarks/make-figures/bytes-*.json)."""
     found = sorted(make_figures_dir().glob("bytes-*.json"))
     if not found:
         return "No byte-for-byte comparison of a rerun recorded yet."
     r = json.loads(found[-1].read_text())
-    kinds = {ext: [n for n in r["identical"] if n.endswith(ext)] for ext in (".png", ".json")}
-    total = {
-        ext: [n for k in ("identical", "differ", "missing") for n in r[k] if n.endswith(ext)] for ext in kinds
-    }
+    names = r["identical"] + list(r["differ"]) + r["missing"]
+    same = {ext: sum(n.endswith(ext) for n in r["identical"]) for ext in (".png", ".json")}
+    total = {ext: sum(n.endswith(ext) for n in names) for ext in (".png", ".json")}
     text = (
         f"{r['what']} (`benchmarks/make-figures/{found[-1].name}`, {r['when'][:10]}, commit {r['commit']}) "
-        f"reproduced **{len(kinds['.png'])} of {len(total['.png'])}** committed PNGs and "
-        f"**{len(kinds['.json'])} of {len(total['.json'])}** sidecars byte for byte"
+        f"reproduced **{same['.png']} of {total['.png']}** committed PNGs byte for byte and "
+        f"**{same['.json']} of {total['.json']}** sidecars value for value (run names and times aside)"
     )
-    if r["differ"] or r["missing"]:
+    numbers = {n: d for n, d in r["differ"].items() if n.endswith(".json") and d is not None}
+    if numbers:
         text += (
-            f"; different: {', '.join(r['differ']) or 'none'}; missing: {', '.join(r['missing']) or 'none'}"
+            f"; {', '.join(sorted(numbers))} differ by at most {max(numbers.values()):.1e} relative "
+            "(float rounding)"
         )
+    other = sorted(n for n, d in r["differ"].items() if n not in numbers)
+    if other:
+        text += f"; other differences: {', '.join(other)}"
+    if r["missing"]:
+        text += f"; missing from the rerun: {', '.join(r['missing'])}"
     return text + "."
 
 
