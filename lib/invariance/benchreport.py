@@ -9,7 +9,6 @@ the text says whether the run met them.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -280,7 +279,7 @@ def compare_bytes(published: Path, rerun: Path) -> dict:
         if not other.exists():
             out["missing"].append(path.name)
         elif path.suffix == ".png":
-            same = hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(other.read_bytes()).digest()
+            same = paths.file_sha256(path) == paths.file_sha256(other)
             if same:
                 out["identical"].append(path.name)
             else:

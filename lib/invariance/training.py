@@ -241,10 +241,6 @@ def train(
 _DIGESTED = ("weights.pt", "log.csv")  # the files of a cached run, checked against provenance.json
 
 
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _check_digests(folder: Path) -> None:
     """Raise ValueError unless folder/provenance.json records a SHA-256 for each cached file and it matches:
     a flipped bit in weights.pt would still load. Caches written before the digests existed carry none and
@@ -257,7 +253,7 @@ def _check_digests(folder: Path) -> None:
         expected = record.get(f"{name}_sha256") if isinstance(record, dict) else None
         if expected is None:
             raise ValueError(f"no checksum recorded for {name} (older cache format)")
-        if _file_sha256(folder / name) != expected:
+        if paths.file_sha256(folder / name) != expected:
             raise ValueError(f"checksum mismatch for {name}")
 
 
@@ -319,7 +315,7 @@ def trained(cfg: TrainConfig, data: Split, progress: bool = True, device: str = 
         train_images=len(data),
         wall_s=round(time.perf_counter() - started, 1),
         # written last: the digests that let a later load tell intact weights from damaged ones
-        **{f"{name}_sha256": _file_sha256(folder / name) for name in _DIGESTED},
+        **{f"{name}_sha256": paths.file_sha256(folder / name) for name in _DIGESTED},
     )
     files.atomic_write_json(folder / "provenance.json", record)
     (folder / "checkpoint.pt").unlink(missing_ok=True)
