@@ -75,17 +75,17 @@ def test_shift_zero_is_identity():
     img = rand_image(12, 12)
     frames, covered = transforms.embed(img, torch.tensor([[0, 0]]), canvas=12)
     assert torch.equal(frames[0], img) and covered.all()
-    assert torch.equal(transforms.windows(img, torch.tensor([[0, 0]]), 12)[0], img)
+    assert torch.equal(transforms.windows_of_each(img[None], torch.tensor([[0, 0]]), 12)[0], img)
 
 
 def test_windows_equal_slicing_and_reject_outside():
     img = rand_image(15, 17)
     offs = torch.tensor([[0, 0], [1, 1], [3, 5], [5, 7]])
-    got = transforms.windows(img, offs, 10)
+    got = transforms.windows_of_each(img[None], offs, 10)
     for k, (y, x) in enumerate(offs.tolist()):
         assert torch.equal(got[k], img[:, y : y + 10, x : x + 10])
     with pytest.raises(ValueError, match="leave"):
-        transforms.windows(img, torch.tensor([[6, 0]]), 10)
+        transforms.windows_of_each(img[None], torch.tensor([[6, 0]]), 10)
 
 
 def test_paths():
@@ -171,8 +171,9 @@ def test_upload_sources_equals_per_image_conversion():
     pixels = [torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8) for h, w in [(4, 5), (7, 2)]]
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
-        for got, p in zip(transforms.upload_sources(pixels, device), pixels, strict=True):
-            assert torch.equal(got.cpu(), p.float() / 255) and got.shape == p.shape
+        for joined in (None, True, False):  # True: the one-buffer way a GPU takes, here on the CPU too
+            for got, p in zip(transforms.upload_sources(pixels, device, joined), pixels, strict=True):
+                assert torch.equal(got.cpu(), p.float() / 255) and got.shape == p.shape
     assert pixels[0].dtype == torch.uint8  # the caller's tensors are left alone
 
 

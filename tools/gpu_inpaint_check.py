@@ -9,8 +9,7 @@ from invariance import datasets, inpaint
 from invariance.protocols import Translation
 
 imgs = datasets.load_sample(8, seed=0)
-built = [Translation(background="inpaint").make_frames(i, 224, "cpu") for i in imgs]
-f, k = torch.cat([a for a, _ in built]), torch.cat([b for _, b in built])
+f, k = Translation(background="inpaint").make_group(imgs, 224, "cpu")
 picks = (0, 40)
 refs = [
     inpaint.official_fill(f[i].double().permute(1, 2, 0).numpy(), k[i, 0].double().numpy()) for i in picks

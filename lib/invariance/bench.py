@@ -147,8 +147,7 @@ def inpaint_vs_official(
     once (repeated) against the official per-frame SciPy code on the first ref_frames frames (once; it is
     slow), in seconds per frame."""
     protocol = Translation(background="inpaint")
-    built = [protocol.make_frames(img, canvas, device) for img in images]
-    frames, covered = torch.cat([f for f, _ in built]), torch.cat([c for _, c in built])
+    frames, covered = protocol.make_group(images, canvas, device)
     ours_s = []
 
     def ours_once() -> float:

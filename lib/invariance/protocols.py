@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from . import inpaint, transforms
-from .images import SourceImage, to_float
+from .images import SourceImage
 from .models import LoadedModel
 
 BACKGROUNDS = ("black", "mean", "inpaint")
@@ -406,8 +406,7 @@ def center_crop_frames(model: LoadedModel, images: Sequence[SourceImage]) -> tor
     cfg = model.data_config
     side = round(cfg.input_size / cfg.crop_pct)
     out = []
-    for img in images:
-        x = to_float(transforms.upload(img.pixels, model.device))
+    for x in transforms.upload_sources([img.pixels for img in images], model.device):
         x = transforms.resize_shorter(x, side, cfg.interpolation)
         y0, x0 = (x.shape[1] - cfg.input_size) // 2, (x.shape[2] - cfg.input_size) // 2
         out.append(x[:, y0 : y0 + cfg.input_size, x0 : x0 + cfg.input_size])

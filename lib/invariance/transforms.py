@@ -30,18 +30,23 @@ def upload(tensor: torch.Tensor, device: torch.device | str) -> torch.Tensor:
     return tensor.pin_memory().to(device, non_blocking=True)
 
 
-def upload_sources(pixels: Sequence[torch.Tensor], device: torch.device | str) -> list[torch.Tensor]:
+def upload_sources(
+    pixels: Sequence[torch.Tensor], device: torch.device | str, joined: bool | None = None
+) -> list[torch.Tensor]:
     """uint8 sources (3, H_i, W_i) -> float32 in [0, 1] on `device`, one tensor per source (values equal
-    `images.to_float`'s bit for bit). To a GPU the group travels as one pinned buffer, one copy and one
-    conversion: per-source copies cost two or three kernel launches each, which at a GPU's speed were a
-    tenth of the runner's time (profile in benchmarks/logs/)."""
+    `images.to_float`'s bit for bit). joined=None: to a GPU, two or more sources travel as one pinned
+    buffer, one copy and one conversion (per-source copies cost two or three kernel launches each, which at
+    a GPU's speed were a tenth of the runner's time; profile in benchmarks/logs/); elsewhere one source at a
+    time. joined=True/False forces either way (the joined way is tested on the CPU too)."""
     device = torch.device(device)
-    if device.type != "cuda" or len(pixels) < 2 or any(p.is_cuda for p in pixels):
+    if joined is None:
+        joined = device.type == "cuda" and len(pixels) > 1 and not any(p.is_cuda for p in pixels)
+    if not joined:
         return [upload(p, device).to(torch.float32, copy=True).div_(255.0) for p in pixels]
     sizes = [p.numel() for p in pixels]
-    buf = torch.empty(sum(sizes), dtype=torch.uint8, pin_memory=True)
-    torch.cat([p.reshape(-1) for p in pixels], out=buf)
-    flat = buf.to(device, non_blocking=True).to(torch.float32).div_(255.0)
+    buf = torch.empty(sum(sizes), dtype=torch.uint8, pin_memory=device.type == "cuda")
+    torch.cat([p.reshape(-1).cpu() for p in pixels], out=buf)
+    flat = upload(buf, device).to(torch.float32).div_(255.0)
     return [part.view(p.shape) for part, p in zip(flat.split(sizes), pixels, strict=True)]
 
 
@@ -198,11 +203,6 @@ def embed(
     falling outside the canvas are cut.
     """
     return paste(src.expand(len(positions), -1, -1, -1), positions, canvas, background, with_covered)
-
-
-def windows(img: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
-    """(3, H, W) -> (K, 3, size, size): the windows whose top-left corners are offsets (K, 2)."""
-    return windows_of_each(img[None], offsets, size)
 
 
 def windows_of_each(imgs: torch.Tensor, offsets: torch.Tensor, size: int) -> torch.Tensor:
