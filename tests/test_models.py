@@ -111,3 +111,12 @@ def test_damaged_weights_files_are_named(tmp_path):
 def test_weights_path_with_random_weights_is_refused(tmp_path):
     with pytest.raises(ValueError, match="pretrained=False"):
         models.load("lite0", pretrained=False, weights_path=tmp_path / "w.pth")
+
+
+def test_display_names_are_the_papers_names():
+    assert models.display_name("lite0") == "EfficientNet-Lite0"
+    assert models.display_name("resnet50 (untrained)") == "ResNet50 (untrained)"
+    assert models.display_name("inception_resnet_v2") == "InceptionResNetV2"
+    assert models.display_name("my-own-net") == "my-own-net"  # outside the registry: unchanged
+    net = models.load("resnet50", pretrained=False)
+    assert models.display_name(net.label) == "ResNet50 (untrained)"

@@ -271,8 +271,10 @@ def f08_typicality(v: Values) -> str:
     parts = []
     for model, g in t.groupby("model", sort=False):
         g = g.sort_values("bin")
-        rho = g.spearman.iloc[0]
-        rho = "n/a" if pd.isna(rho) else f"{rho:+.2f}"
+        first = g.iloc[0]
+        rho = "n/a" if pd.isna(first.spearman) else f"{first.spearman:+.2f}"
+        if "spearman_low" in g and pd.notna(first.spearman_low):  # sidecars from before the CI have none
+            rho += f" [{first.spearman_low:+.2f}, {first.spearman_high:+.2f}]"
         parts.append(
             f"{_name(model)} Spearman {rho}, least vs most typical quartile "
             f"{g.p_top1_change.iloc[0]:.2f} vs {g.p_top1_change.iloc[-1]:.2f}"

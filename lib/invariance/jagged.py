@@ -156,7 +156,7 @@ def figure1_values(translation: dict, scale: dict, clips: Sequence[dict]) -> dic
 def figure1_title(model: LoadedModel, shift: protocols.Translation, grow: protocols.Scale) -> str:
     """Which network stands in for the paper's, and the canvas and object sizes, for Figure 1's title."""
     n = model.data_config.input_size
-    full = models.spec(model.name).note.split(",")[0].replace(" (offline)", "")
+    full = models.display_name(model.name)
     who = f"{full} ({model.label}, ImageNet-trained)"
     if model.name != "inception_resnet_v2":
         who += (

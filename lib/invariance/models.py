@@ -73,6 +73,20 @@ REGISTRY: dict[str, ModelSpec] = {
 }
 
 
+UNTRAINED = " (untrained)"
+
+
+def display_name(label: str) -> str:
+    """The name a reader of the paper knows, for a network's label (LoadedModel.label or a table's model
+    column): "lite0" -> "EfficientNet-Lite0", "resnet50 (untrained)" -> "ResNet50 (untrained)"; labels of
+    networks outside the registry come back unchanged."""
+    base = label.removesuffix(UNTRAINED)
+    if base not in REGISTRY:
+        return label
+    full = REGISTRY[base].note.split(",")[0].replace(" (offline)", "")
+    return full + label[len(base) :]
+
+
 class UnknownModelError(KeyError):
     def __str__(self) -> str:  # KeyError would quote the whole message
         return str(self.args[0])
@@ -107,7 +121,7 @@ class LoadedModel:
     @property
     def label(self) -> str:
         """Name to show in figures and tables; untrained networks say so."""
-        return self.name if self.pretrained else f"{self.name} (untrained)"
+        return self.name if self.pretrained else f"{self.name}{UNTRAINED}"
 
     @property
     def device(self) -> torch.device:

@@ -18,6 +18,7 @@ from matplotlib.ticker import MaxNLocator
 
 from . import bias, files, paper, paths
 from .datasets import class_names
+from .models import display_name
 
 STYLE = {
     "figure.dpi": 110,
@@ -132,7 +133,8 @@ def jaggedness_maps(
         j = jag.loc[model]
         where = f"\n{geometry[model]}" if geometry and model in geometry else ""
         ax.set_title(
-            f"{model}{where}\njaggedness {j.jaggedness:.3f} [{j.ci_low:.3f}, {j.ci_high:.3f}] (95% CI)",
+            f"{display_name(model)}{where}\n"
+            f"jaggedness {j.jaggedness:.3f} [{j.ci_low:.3f}, {j.ci_high:.3f}] (95% CI)",
             fontsize=8.5,
         )
         ax.set(
@@ -216,7 +218,7 @@ def metric_bars(
         for i, model in enumerate(models):
             s = sub[sub.model == model].set_index("condition").reindex(order)
             x = np.arange(len(order)) + centre + (i - (n - 1) / 2) * width
-            ax.bar(x, s.value, width, label=model, color=f"C{i}")
+            ax.bar(x, s.value, width, label=display_name(model), color=f"C{i}")
             ci_whiskers(ax, x, s)
         for j, model in enumerate(ref_models):
             t = theirs[theirs.model == model]
@@ -291,7 +293,7 @@ def sweep_panels(
                 ax.axvline((lo + hi) / 2, color="0.5", lw=0.8, ls=(0, (2, 2)))
             ticks = [f"{s:g}" for s in crops] + [f"{int(canvas / s)} px" for s in embeds]
             ax.set_xticks(crops + embeds, ticks, fontsize=7.5)
-            ax.set(title=f"{model}: {label(metric)}", ylabel=label(metric))
+            ax.set(title=f"{display_name(model)}: {label(metric)}", ylabel=label(metric))
             ax.set_xlabel("crop: area fraction s          |          centred embedding: side", fontsize=8)
     fig.tight_layout()
     handles, labels_ = axes[0, 0].get_legend_handles_labels()
@@ -706,7 +708,9 @@ def periodicity(checks: dict[str, pd.DataFrame], stride: int = 32) -> plt.Figure
                 lw=1,
                 alpha=1 if n <= 1 else 0.7,
                 color=f"C{i}",
-                label=(f"{model}, {n} init seeds" if n > 1 else model) if j == 0 else None,
+                label=(f"{display_name(model)}, {n} init seeds" if n > 1 else display_name(model))
+                if j == 0
+                else None,
             )
     top = max(float(t["shift"].max()) for t in checks.values())
     for m in range(stride, int(top) + 1, stride):
@@ -737,7 +741,7 @@ def stage_curves(table: pd.DataFrame) -> plt.Figure:
             lw=1.2,
             capsize=2,
             color=f"C{i}",
-            label=f"{model}, mean of {seeds} init seeds" if seeds > 1 else model,
+            label=f"{display_name(model)}, mean of {seeds} init seeds" if seeds > 1 else display_name(model),
         )
     ax.set_xscale("log", base=2)
     ax.set(
@@ -769,7 +773,7 @@ def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
                 ms=3,
                 capsize=2,
                 color=f"C{i}",
-                label=f"{model} (Spearman {t.spearman.iloc[0]:+.2f} over images)",
+                label=f"{display_name(model)} ({_rho(t.iloc[0])})",
             )
             ax.set(
                 xlabel="typicality: mean cosine similarity to the 10 nearest sample photos\n(bin midpoint)",
@@ -778,8 +782,24 @@ def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
             )
     fig.tight_layout()
     handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(names), fontsize=7.5)
+    fig.legend(
+        handles,
+        names,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(names),
+        fontsize=7.5,
+        title="Spearman rank correlation over images of typicality and P(top-1 change), 95% bootstrap CI",
+        title_fontsize=7.5,
+    )
     return fig
+
+
+def _rho(row: pd.Series) -> str:
+    """A row's Spearman rho with its CI when the row has one: '+0.18 [-0.02, +0.37]'."""
+    if "spearman_low" not in row or pd.isna(row.spearman_low):
+        return f"{row.spearman:+.2f}"
+    return f"{row.spearman:+.2f} [{row.spearman_low:+.2f}, {row.spearman_high:+.2f}]"
 
 
 def depth_controls(table: pd.DataFrame, titles: dict[str, str], verdicts: dict[str, str]) -> plt.Figure:
@@ -797,7 +817,8 @@ def depth_controls(table: pd.DataFrame, titles: dict[str, str], verdicts: dict[s
         ci_whiskers(ax, x, t.rename(columns={"p_top1_change": "value"}))
         for i, r in t.iterrows():
             ax.text(i, r.ci_high + 0.02 * top, f"acc {r.accuracy:.2f}", ha="center", va="bottom", fontsize=7)
-        ax.set_xticks(x, [m.replace("lite", "Lite") for m in t.model])
+        # "EfficientNet-\nLite0": three full names side by side would overlap under narrow panels
+        ax.set_xticks(x, [display_name(m).replace("-", "-\n", 1) for m in t.model], fontsize=8)
         images = ", ".join(str(n) for n in dict.fromkeys(t.images))
         ax.set_title(
             f"{titles.get(name, name)}\n({images} images)\ndeeper less invariant? {verdicts[name]}",
@@ -837,7 +858,7 @@ def real_framing(summary: pd.DataFrame, corr: pd.DataFrame, stratifiers: dict[st
                 t = t[t.stratifier == column].sort_values("bin")
                 x = t.bin + (i - (len(models) - 1) / 2) * width
                 err = [t[metric] - t[f"{metric}_low"], t[f"{metric}_high"] - t[metric]]
-                name = model.replace("lite", "EfficientNet-Lite") if model.startswith("lite") else model
+                name = display_name(model)
                 if metric == "p_top1_change":
                     k = corr[
                         (corr.model == model) & (corr.protocol == protocol) & (corr.stratifier == column)

@@ -83,11 +83,13 @@ def by_typicality(pairs: pd.DataFrame, typ: pd.DataFrame, bins: int = 4, n_boot:
     return table.rename(columns={"from": "typicality_from", "to": "typicality_to"}).set_index("bin")
 
 
-def rank_correlation(pairs: pd.DataFrame, typ: pd.DataFrame) -> float:
-    """Spearman correlation, over images, of typicality and the image's P(top-1 change)."""
-    change = metrics.per_image(pairs, "p_top1_change").rename("change")
-    joined = typ.set_index("image_id").join(change, how="inner")
-    return float(joined.typicality.corr(joined.change, method="spearman"))
+def rank_correlation(
+    pairs: pd.DataFrame, typ: pd.DataFrame, n_boot: int = 1000
+) -> tuple[float, float, float]:
+    """Spearman correlation, over images, of typicality and the image's P(top-1 change), with its 95%
+    bootstrap CI over images: (rho, low, high)."""
+    change = metrics.per_image(pairs, "p_top1_change")
+    return metrics.spearman_ci(typ.set_index("image_id").typicality, change, n_boot=n_boot)
 
 
 # --- cached runs over networks (notebook 08) -----------------------------------------------------------
@@ -125,5 +127,6 @@ def typicality_summary(
     rows = []
     for (model, _), table in pairs.items():
         b = by_typicality(table, typ[model], bins=bins).reset_index()
-        rows.append(b.assign(model=model, spearman=rank_correlation(table, typ[model])))
+        rho, low, high = rank_correlation(table, typ[model])
+        rows.append(b.assign(model=model, spearman=rho, spearman_low=low, spearman_high=high))
     return pd.concat(rows, ignore_index=True)
