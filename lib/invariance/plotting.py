@@ -660,20 +660,25 @@ def sampling_toy(curves: pd.DataFrame, spread: pd.DataFrame | None = None) -> pl
         ax = axes[0, 1]
         values = spread.iloc[:, 0]
         y = np.arange(len(values))
-        ax.barh(y, values.clip(lower=1e-18), color=[colours.get(v, "0.5") for v in values.index])
+        # points, not bars: on a log axis a bar's length depends on where the axis starts
         ranges = [c for c in spread.columns if c.startswith(("min over", "max over"))]
-        for k, v in enumerate(values):
-            ax.text(v * 1.6, k - 0.22, f"{v:.1e}", va="center", fontsize=7)
-        if ranges:  # the same spread for other random signals: the bar is one draw
+        if ranges:  # the same spread for other random signals: the point is one draw
             lo, hi = spread[ranges[0]].clip(lower=1e-18), spread[ranges[1]].clip(lower=1e-18)
-            ax.hlines(y + 0.25, lo, hi, color="k", lw=1.2)
-            ax.plot(lo, y + 0.25, "k|", hi, y + 0.25, "k|", ms=5)
+            ax.hlines(y, lo, hi, color="k", lw=1.2, zorder=1)
+            ax.plot(lo, y, "k|", hi, y, "k|", ms=7, zorder=1)
+        ax.scatter(
+            values.clip(lower=1e-18), y, s=40, c=[colours.get(v, "0.5") for v in values.index], zorder=2
+        )
+        for k, v in enumerate(values):
+            ax.text(max(v, 1e-18), k - 0.3, f"{v:.1e}", ha="center", va="bottom", fontsize=7)
+        if ranges:
             ax.text(
-                0.99,
                 0.02,
-                f"black: range over {ranges[0].split()[2]} random signals",
+                0.98,
+                f"dot: the plotted signal\nblack line: range over {ranges[0].split()[2]} random signals",
                 transform=ax.transAxes,
-                ha="right",
+                ha="left",
+                va="top",
                 fontsize=7,
             )
         ax.set_xscale("log")
@@ -800,6 +805,12 @@ def _rho(row: pd.Series) -> str:
     if "spearman_low" not in row or pd.isna(row.spearman_low):
         return f"{row.spearman:+.2f}"
     return f"{row.spearman:+.2f} [{row.spearman_low:+.2f}, {row.spearman_high:+.2f}]"
+
+
+def _variant(name: str) -> str:
+    """A remedies variant as the figures name it: "uniform+blurpool" -> "uniform + BlurPool" (Zhang's name for
+    the blurred subsampling); the tables keep the short keys."""
+    return name.replace("blurpool", "BlurPool").replace("+", " + ")
 
 
 def depth_controls(table: pd.DataFrame, titles: dict[str, str], verdicts: dict[str, str]) -> plt.Figure:
@@ -940,7 +951,7 @@ def remedies_setup(
                 color=f"C{i}",
                 lw=1,
                 alpha=1 if j == 0 else 0.5,
-                label=variant if j == 0 else None,
+                label=_variant(variant) if j == 0 else None,
             )
     ax.set(xlabel="training step", ylabel="training loss (smoothed)", title="Training (all seeds)")
     ax.legend(fontsize=7)
@@ -970,7 +981,7 @@ def remedies_bars(table: pd.DataFrame) -> plt.Figure:
                 else "edge (atypical: beyond 3 sigma)",
             )
             ci_whiskers(ax, x, s)
-        ax.set_xticks(np.arange(len(variants)), variants, rotation=20, ha="right")
+        ax.set_xticks(np.arange(len(variants)), [_variant(v) for v in variants], rotation=20, ha="right")
         name = label(metric).replace(" (first frames)", " (frame k)")
         ax.set(title=name, ylabel=name)
     fig.tight_layout()
@@ -997,7 +1008,7 @@ def position_curves(curves: pd.DataFrame, centre: float, sigma: float) -> plt.Fi
             x = t.offset + 0.5
             if f"{metric}_low" in t:
                 ax.fill_between(x, t[f"{metric}_low"], t[f"{metric}_high"], color=f"C{i}", alpha=0.18, lw=0)
-            ax.plot(x, t[metric], "o-", ms=2.5, lw=1.2, color=f"C{i}", label=variant)
+            ax.plot(x, t[metric], "o-", ms=2.5, lw=1.2, color=f"C{i}", label=_variant(variant))
         ax.set(xlabel="object offset (d, d) along the diagonal (pair midpoint, px)", ylabel=label(metric))
     axes[0].set_title("accuracy (frame d)")
     axes[0].set_ylabel("accuracy (frame d)")
@@ -1037,7 +1048,7 @@ def size_curves(table: pd.DataFrame, trained_size: int) -> plt.Figure:
                 lw=1.2,
                 capsize=2,
                 color=f"C{i}",
-                label=variant,
+                label=_variant(variant),
             )
         ax.set(
             xlabel=f"object side (px; trained at {trained_size}, dashed)",
