@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from . import config, metrics, paths
+from . import allocator, config, metrics, paths
 from .cache import cached_table, run_dir
 from .images import SourceImage, content_key
 from .models import DataConfig, LoadedModel
@@ -112,6 +112,7 @@ def forward_probs(
 
     batch_size None: the device's default. On CUDA out-of-memory the batch is halved and the run goes on.
     """
+    allocator.keep_freed_memory()  # no page faults per batch on the CPU (see allocator)
     module = _module(model, numerics)
     device = frames.device
     batch_size = _checked_batch(batch_size, device)

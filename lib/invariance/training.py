@@ -24,7 +24,7 @@ from timm.layers import BlurPool2d
 from torch import nn
 from torch.nn import functional as F
 
-from . import cache, files, paths
+from . import allocator, cache, files, paths
 from .cifar import CLASSES, Split
 from .placement import PlacementDistribution
 from .polyphase import APSDownsample
@@ -176,6 +176,7 @@ def train(
     cfg: TrainConfig, data: Split, folder: Path | None = None, progress: bool = True, device: str = "cpu"
 ) -> Trained:
     """Train from scratch (or resume from folder/checkpoint.pt). Returns the network in eval mode, on CPU."""
+    allocator.keep_freed_memory()  # no page faults per step on the CPU (see allocator)
     model, opt, sched, gen = _fresh(cfg, device)
     step, rows = 0, []
     checkpoint = folder / "checkpoint.pt" if folder else None
