@@ -58,8 +58,9 @@ class Numerics:
 
 _COMPILED: dict[int, torch.nn.Module] = {}
 
-# Measured with `make bench` (README, "Speed"): on a 2-core CPU small batches run fastest (EfficientNet-Lite0
-# 75-90 frames/s at 2-9 frames per batch, 58 at 64; Lite2 45 vs 23), while a GPU wants large batches.
+# Measured with `make bench` (README, "Speed"): on a 2-core CPU small batches ran fastest while glibc
+# returned freed memory to the kernel (every batch re-faulted its activations); with
+# allocator.keep_freed_memory batch 64 is about as fast as 8 (the README's table). A GPU wants large batches.
 DEFAULT_BATCH = {"cpu": 8, "cuda": 256}
 
 
