@@ -209,7 +209,9 @@ def test_freed_memory_is_reused_without_page_faults():
     from invariance import allocator
 
     assert allocator.keep_freed_memory()  # glibc on Linux, as on every machine this project runs on
-    n = 16 * 2**20  # 64 MB of float32: 16,384 pages, each faulted in again if the block went back to the kernel
+    n = (
+        16 * 2**20
+    )  # 64 MB of float32: 16,384 pages, each faulted in again if the block went back to the kernel
     for _ in range(3):  # the first allocations pay for their pages (and settle where the block sits)
         torch.empty(n).fill_(1.0)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

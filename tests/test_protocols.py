@@ -282,6 +282,28 @@ def test_group_frames_equal_frames_built_one_at_a_time(protocol):
             assert own.is_contiguous(memory_format=torch.channels_last)  # the networks' layout
 
 
+@pytest.mark.parametrize(
+    "protocol",
+    [
+        protocols.Translation(side=30, steps=4, background="mean"),
+        protocols.Translation(side=30, shape="square", path="vertical", background="mean"),
+        protocols.GridTranslation(side=20, shape="square", cell=(1, 2), grid=3, background="mean"),
+        protocols.Scale(side=30, steps=3, background="mean"),
+    ],
+    ids=lambda p: p.name,
+)
+def test_mean_background_painted_before_the_paste_equals_filling_after(protocol):
+    """build_frames paints mean-grey canvases before pasting: bit for bit the frames on black with their
+    uncovered pixels filled afterwards (apply_background's where(covered, frames, mean))."""
+    imgs = [image(), image(80, 60, id_="tall"), image(50, 90, id_="wide")]
+    mean = (0.485, 0.456, 0.406)
+    frames = protocols.build_frames(protocol, imgs, 64, mean)
+    black, covered = protocol.make_group(imgs, 64, "cpu")
+    after = protocols.apply_background(black, covered, "mean", mean)
+    assert torch.equal(frames.flatten(0, 1), after)
+    assert frames.flatten(0, 1).is_contiguous(memory_format=torch.channels_last)
+
+
 def test_build_frames_refuses_no_images():
     with pytest.raises(ValueError, match="at least one image"):
         protocols.build_frames(protocols.Translation(), [], 64)

@@ -145,6 +145,13 @@ def test_paste_moving_equals_naive_paste_per_frame(path):
             assert np.array_equal(covered[i * k + j, 0].numpy(), naive_paste(ones, y, x, n)[0] == 1)
     alone, none = transforms.paste_moving(objects, pos, n, with_covered=False)
     assert torch.equal(alone, frames) and none is None
+    # a background colour per channel (the mean-grey protocols): the same paste on that colour
+    colour = (0.25, 0.5, 0.75)
+    grey, _ = transforms.paste_moving(objects, pos, n, with_covered=False, background=colour)
+    for i, (obj, p) in enumerate(zip(objects, pos, strict=True)):
+        for j, (y, x) in enumerate(p.tolist()):
+            want = naive_paste(obj.numpy(), y, x, n, bg=np.array(colour, dtype=np.float32)[:, None, None])
+            assert np.array_equal(grey[i * k + j].numpy(), want)
 
 
 def test_paste_each_objects_of_different_sizes():
@@ -155,6 +162,15 @@ def test_paste_each_objects_of_different_sizes():
         assert np.array_equal(frames[i].numpy(), naive_paste(objects[i].numpy(), y, x, 10, bg=0.5))
         ones = np.ones((1, *objects[i].shape[-2:]))
         assert np.array_equal(covered[i, 0].numpy(), naive_paste(ones, y, x, 10)[0] == 1)
+
+
+def test_fill_takes_one_value_or_one_per_channel():
+    canvases = torch.empty(2, 3, 4, 4)
+    assert (transforms.fill(canvases, 0.5) == 0.5).all()
+    transforms.fill(canvases, (0.1, 0.2, 0.3))
+    assert torch.equal(canvases[1, :, 2, 3], torch.tensor([0.1, 0.2, 0.3]))
+    with pytest.raises(ValueError, match="2 background values for 3 channels"):
+        transforms.fill(canvases, (0.1, 0.2))
 
 
 def test_windows_of_each_is_image_major():

@@ -61,15 +61,27 @@ class _BuiltInGroups:
     a GPU); one image's frames are a group of one."""
 
     def make_group(
-        self, images: Sequence[SourceImage], canvas: int, device: torch.device | str, covered: bool = True
+        self,
+        images: Sequence[SourceImage],
+        canvas: int,
+        device: torch.device | str,
+        covered: bool = True,
+        background: transforms.Background = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Frames (B * K, 3, N, N) of B images, image-major, and covered (B * K, 1, N, N) (None with
+        covered=False); background: the colour of the canvas outside the object (crops cover it all)."""
         raise NotImplementedError
 
     def make_frames(
-        self, img: SourceImage, canvas: int, device: torch.device | str, covered: bool = True
+        self,
+        img: SourceImage,
+        canvas: int,
+        device: torch.device | str,
+        covered: bool = True,
+        background: transforms.Background = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Frames (K, 3, N, N) and covered (K, 1, N, N) (None with covered=False) of one image."""
-        return self.make_group([img], canvas, device, covered)
+        return self.make_group([img], canvas, device, covered, background)
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,12 @@ class Translation(_BuiltInGroups):
         return transforms.line_positions(start, steps, self.path)
 
     def make_group(
-        self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True
+        self,
+        images: Sequence[SourceImage],
+        canvas: int,
+        device,
+        covered: bool = True,
+        background: transforms.Background = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The frames of several images at once: (B * K, 3, N, N), image-major, and covered (B * K, 1, N, N)
         (None with covered=False); equal to `make_frames` image by image, in fewer kernel launches."""
@@ -139,7 +156,7 @@ class Translation(_BuiltInGroups):
         pos = [
             self.positions(img, tuple(src.shape[-2:]), canvas) for img, src in zip(images, srcs, strict=True)
         ]
-        return transforms.paste_moving(srcs, pos, canvas, with_covered=covered)
+        return transforms.paste_moving(srcs, pos, canvas, with_covered=covered, background=background)
 
 
 @dataclass(frozen=True)
@@ -162,7 +179,12 @@ class Scale(_BuiltInGroups):
         return f"scale-{self.background}"
 
     def make_group(
-        self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True
+        self,
+        images: Sequence[SourceImage],
+        canvas: int,
+        device,
+        covered: bool = True,
+        background: transforms.Background = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The frames of several images at once: (B * K, 3, N, N), image-major (see Translation's)."""
         base = scaled(self.side, canvas)
@@ -174,7 +196,7 @@ class Scale(_BuiltInGroups):
             # One resize per size: each frame is a different resampling of the source. The group's objects
             # are all kept until the paste (16 images: about 27 MB), for one fill of all canvases.
             objects += [transforms.resize_shorter(x, base + k) for k in range(self.steps + 1)]
-        return transforms.paste_each(objects, torch.tensor(starts), canvas, with_covered=covered)
+        return transforms.paste_each(objects, torch.tensor(starts), canvas, background, covered)
 
 
 @dataclass(frozen=True)
@@ -231,7 +253,12 @@ class Crop(_BuiltInGroups):
         return y, x, h, w
 
     def make_group(
-        self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True
+        self,
+        images: Sequence[SourceImage],
+        canvas: int,
+        device,
+        covered: bool = True,
+        background: transforms.Background = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The frames of several images at once: (B * K, 3, N, N), image-major (see Translation's)."""
         if not self.shift_before_rescale and self.margin < self.steps:
@@ -287,7 +314,12 @@ class Zoom(_BuiltInGroups):
         return "zoom"
 
     def make_group(
-        self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True
+        self,
+        images: Sequence[SourceImage],
+        canvas: int,
+        device,
+        covered: bool = True,
+        background: transforms.Background = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B * K, 3, N, N), image-major: K resamplings per photo, nothing shared between photos."""
         frames = []
@@ -360,9 +392,14 @@ def build_frames(
 ) -> torch.Tensor:
     """All frames of a protocol for a batch of images: (B, K, 3, N, N) in [0, 1] on `device`."""
     check_fits(protocol, canvas)
-    needs_mask = protocol.background in ("mean", "inpaint")  # black and crops need no covered mask
     if not images:
         raise ValueError("build_frames needs at least one image")
+    if protocol.background == "mean":
+        # canvases filled with the mean colour before the paste: the same values as apply_background's
+        # where(covered, frames, mean), without the masks and the second pass over the frames
+        frames, _ = protocol.make_group(images, canvas, device, covered=False, background=tuple(mean))
+        return frames.view(len(images), -1, *frames.shape[1:])
+    needs_mask = protocol.background == "inpaint"  # black and crops need no covered mask
     frames, covered = protocol.make_group(images, canvas, device, covered=needs_mask)
     flat = apply_background(frames, covered, protocol.background, mean)
     return flat.view(len(images), -1, *flat.shape[1:])

@@ -110,14 +110,29 @@ def _canvases(m: int, c: int, height: int, width: int, like: torch.Tensor) -> to
     return torch.empty((m, c, height, width), dtype=like.dtype, device=like.device, memory_format=layout)
 
 
+Background = float | Sequence[float]  # one value for every channel, or one per channel
+
+
+def fill(canvases: torch.Tensor, background: Background) -> torch.Tensor:
+    """Fill canvases (M, C, H, W) in place with one value, or one value per channel; returns them."""
+    if isinstance(background, int | float):
+        return canvases.fill_(background)
+    if len(background) != canvases.shape[1]:
+        raise ValueError(f"{len(background)} background values for {canvases.shape[1]} channels")
+    for channel, value in enumerate(background):
+        canvases[:, channel].fill_(float(value))
+    return canvases
+
+
 def paste_each(
     objects: Sequence[torch.Tensor],
     positions: torch.Tensor,
     canvas: int,
-    background: float = 0.0,
+    background: Background = 0.0,
     with_covered: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Paste each object (C, h_i, w_i) at its position (M, 2) into its own N x N canvas of one background.
+    """Paste each object (C, h_i, w_i) at its position (M, 2) into its own N x N canvas of one background
+    (a value, or one per channel).
 
     Returns frames (M, C, N, N) in the objects' dtype (channels_last for 3 or 4 channels), and covered
     (M, 1, N, N) bool; with_covered=False skips the mask (None) where the background needs none: on a GPU,
@@ -126,7 +141,7 @@ def paste_each(
     """
     if not objects:
         raise ValueError("paste_each needs at least one object")
-    frames = _canvases(len(objects), objects[0].shape[0], canvas, canvas, objects[0]).fill_(background)
+    frames = fill(_canvases(len(objects), objects[0].shape[0], canvas, canvas, objects[0]), background)
     pos = positions.to("cpu", torch.long)  # few numbers, read on the host for the slices
     for frame, obj, (y, x) in zip(frames, objects, pos.tolist(), strict=True):
         paste_into(frame, obj, y, x)
@@ -158,9 +173,14 @@ def paste(
 
 
 def paste_moving(
-    objects: Sequence[torch.Tensor], positions: Sequence[torch.Tensor], canvas: int, with_covered: bool = True
+    objects: Sequence[torch.Tensor],
+    positions: Sequence[torch.Tensor],
+    canvas: int,
+    with_covered: bool = True,
+    background: Background = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Each object (C, h_i, w_i) pasted at each of its K positions (K, 2) on black N x N canvases.
+    """Each object (C, h_i, w_i) pasted at each of its K positions (K, 2) on N x N canvases of one background
+    (black by default; a value, or one per channel).
 
     Returns frames (B * K, C, N, N), image-major, channels_last (3 or 4 channels), equal bit for bit to
     `embed` per object, and covered (B * K, 1, N, N) bool (None with with_covered=False).
@@ -179,8 +199,8 @@ def paste_moving(
     same = all(o.shape == offsets[0].shape and torch.equal(o, offsets[0]) for o in offsets)
     if not same or (canvas + ey) * (canvas + ex) > len(offsets[0]) * canvas * canvas:
         each = [obj for obj, p in zip(objects, pos, strict=True) for _ in range(len(p))]
-        return paste_each(each, torch.cat(pos), canvas, with_covered=with_covered)
-    big = _canvases(len(objects), objects[0].shape[0], canvas + ey, canvas + ex, objects[0]).zero_()
+        return paste_each(each, torch.cat(pos), canvas, background, with_covered)
+    big = fill(_canvases(len(objects), objects[0].shape[0], canvas + ey, canvas + ex, objects[0]), background)
     for dst, obj, (y, x) in zip(big, objects, (h.tolist() for h in hi), strict=True):
         paste_into(dst, obj, y, x)
     frames = windows_of_each(big, offsets[0], canvas)
