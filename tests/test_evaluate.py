@@ -203,26 +203,34 @@ def test_default_chunks_hold_whole_batches_of_frames():
         assert chunk >= evaluate.CHUNK_IMAGES and chunk * k % batch == 0
 
 
-def test_freed_memory_is_reused_without_page_faults():
+def test_freed_memory_is_reused_without_page_faults(monkeypatch):
     import resource
 
     from invariance import allocator
 
-    assert allocator.keep_freed_memory()  # glibc on Linux, as on every machine this project runs on
+    if not allocator.is_glibc():
+        pytest.skip("mallopt is glibc's")
+    monkeypatch.delenv(allocator.ENV, raising=False)
+    assert allocator.keep_freed_memory()
     n = (
         16 * 2**20
     )  # 64 MB of float32: 16,384 pages, each faulted in again if the block went back to the kernel
-    for _ in range(3):  # the first allocations pay for their pages (and settle where the block sits)
+    # The first allocations pay for their pages; glibc may settle on two neighbouring blocks that it then
+    # alternates between (PyTorch's aligned allocations ask for a little more than 64 MB).
+    for _ in range(6):
         torch.empty(n).fill_(1.0)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(5):
         torch.empty(n).fill_(1.0)
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 2_000  # not 5 x 16,384
+    # with glibc's defaults every round faults the whole block again: 5 x 16,384 (81,925 measured)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 2 * 16_384
 
 
 def test_freed_memory_setting_can_be_turned_off(monkeypatch):
     from invariance import allocator
 
-    monkeypatch.setattr(allocator, "_state", None)
-    monkeypatch.setenv(allocator.ENV, "0")
-    assert allocator.keep_freed_memory() is False
+    monkeypatch.setattr(allocator, "_state", None)  # restored after the test
+    for off in ("0", "off", "false"):
+        monkeypatch.setenv(allocator.ENV, off)
+        allocator._state = None
+        assert allocator.keep_freed_memory() is False

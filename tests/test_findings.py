@@ -151,3 +151,13 @@ def test_the_new_verdicts_follow_their_numbers():
     assert findings._v03(depth_reader({"a": "reproduced", "b": "inconclusive"})).startswith("**depends on")
     assert findings._v03(depth_reader({"a": "inconclusive"})).startswith("**not established")
     assert findings._v03(depth_reader({"a": "needs two networks"})).startswith("no verdict")
+
+
+def test_typicality_sentence_gives_the_ci_when_the_sidecar_has_one():
+    rows = [
+        {"model": "lite0", "bin": b, "p_top1_change": p, "spearman": 0.18} for b, p in ((0, 0.2), (1, 0.3))
+    ]
+    old = findings.f08_typicality(rows)  # a sidecar from before the CI: the estimate alone
+    assert "Lite0 Spearman +0.18, least vs most typical quartile 0.20 vs 0.30" in old
+    with_ci = [{**r, "spearman_low": -0.01, "spearman_high": 0.37} for r in rows]
+    assert "Lite0 Spearman +0.18 [-0.01, +0.37]," in findings.f08_typicality(with_ci)

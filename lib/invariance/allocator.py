@@ -4,14 +4,17 @@ page faults.
 By default glibc hands large freed blocks back to the kernel (munmap, heap trimming) and takes fresh pages
 for the next allocation, which the kernel must fault in and zero. A batch of EfficientNet-Lite0 on a 224 px
 canvas allocates ~45 MB of activations, so every batch re-faults ~11,000 pages: on this project's 2-core
-CPU, measured with `tools/cpu_allocator_check.py`, 0.78 M minor page faults per 576 frames for the bare
-forward pass and 1.6 M for the runner (which also builds frames), about a fifth of the forward pass's time
-and a third of the runner's. With mmap off for malloc and a high trim threshold, freed blocks are reused:
-no faults after the first batch. Values are unchanged (where memory comes from does not change arithmetic;
-PyTorch aligns its CPU buffers itself), the process keeps its peak memory until it exits. This is the
-effect PyTorch's CPU performance guide gets from jemalloc or tcmalloc, without preloading a library.
+CPU (`tools/cpu_allocator_check.py`, log in benchmarks/logs) 0.78 M minor page faults per 576 frames for the
+bare forward pass and 1.6-2.1 M for the runner (which also builds frames), about a fifth of the forward
+pass's time and a third or more of the runner's. With mmap off for malloc and a 2 GiB trim threshold, freed
+blocks are reused: after a few batches, no more faults in the main thread (allocations made in other
+threads still come from their own arenas). Values are unchanged (where memory comes from does not change
+arithmetic; PyTorch aligns its CPU buffers itself). The cost: freed memory stays with the process (up to
+2 GiB of free heap top) and the peak can be somewhat higher, as large blocks now share one heap. This is
+the effect PyTorch's CPU performance guide gets from jemalloc or tcmalloc, without preloading a library.
 
-Set INVARIANCE_KEEP_FREED_MEMORY=0 to leave the allocator as it is.
+It changes malloc for the whole process, once. Set INVARIANCE_KEEP_FREED_MEMORY=0 (before the first call)
+to leave the allocator as it is.
 """
 
 from __future__ import annotations
@@ -39,17 +42,28 @@ def keep_freed_memory() -> bool:
     if _state is not None:
         return _state
     _state = False
-    if os.environ.get(ENV, "1") == "0" or not sys.platform.startswith("linux"):
+    if os.environ.get(ENV, "1").strip().lower() in ("0", "false", "no", "off") or not is_glibc():
         return False
     try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to tune
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    # mallopt returns 1 on success
-    _state = mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    # mallopt returns 1 on success; the trim threshold without mmap off would only make things worse, so
+    # mmap goes first and nothing else is tried when it is refused
+    if mallopt(M_MMAP_MAX, 0) != 1:
+        log.info("mallopt refused M_MMAP_MAX; the allocator keeps its defaults")
+        return False
+    _state = mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
     if not _state:
-        log.info("mallopt refused; the allocator keeps its defaults")
+        log.info("mallopt refused M_TRIM_THRESHOLD; mmap is off for malloc, trimming as by default")
     return _state
+
+
+def is_glibc() -> bool:
+    """Whether this process runs on glibc (Linux); musl, macOS and Windows have no mallopt to tune."""
+    try:
+        return sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION") is not None
+    except (ValueError, OSError, AttributeError):
+        return False

@@ -112,6 +112,7 @@ def forward_probs(
     """Softmax outputs (M, C) float32 for frames (M, 3, N, N) in [0, 1], on the frames' device.
 
     batch_size None: the device's default. On CUDA out-of-memory the batch is halved and the run goes on.
+    The first call sets the process's malloc to keep freed memory (allocator.keep_freed_memory).
     """
     allocator.keep_freed_memory()  # no page faults per batch on the CPU (see allocator)
     module = _module(model, numerics)

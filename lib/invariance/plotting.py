@@ -794,7 +794,8 @@ def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
         bbox_to_anchor=(0.5, 1.0),
         ncol=len(names),
         fontsize=7.5,
-        title="Spearman rank correlation over images of typicality and P(top-1 change), 95% bootstrap CI",
+        title="Spearman rank correlation over images of typicality and P(top-1 change)"
+        + (", 95% bootstrap CI" if "spearman_low" in summary else ""),
         title_fontsize=7.5,
     )
     return fig

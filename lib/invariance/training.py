@@ -175,7 +175,8 @@ def _fresh(cfg: TrainConfig, device: str) -> tuple[nn.Module, torch.optim.Optimi
 def train(
     cfg: TrainConfig, data: Split, folder: Path | None = None, progress: bool = True, device: str = "cpu"
 ) -> Trained:
-    """Train from scratch (or resume from folder/checkpoint.pt). Returns the network in eval mode, on CPU."""
+    """Train from scratch (or resume from folder/checkpoint.pt). Returns the network in eval mode, on CPU.
+    Sets the process's malloc to keep freed memory (allocator.keep_freed_memory)."""
     allocator.keep_freed_memory()  # no page faults per step on the CPU (see allocator)
     model, opt, sched, gen = _fresh(cfg, device)
     step, rows = 0, []

@@ -15,6 +15,7 @@ loops over its objects, one slice copy each).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -115,7 +116,7 @@ Background = float | Sequence[float]  # one value for every channel, or one per 
 
 def fill(canvases: torch.Tensor, background: Background) -> torch.Tensor:
     """Fill canvases (M, C, H, W) in place with one value, or one value per channel; returns them."""
-    if isinstance(background, int | float):
+    if isinstance(background, numbers.Real):
         return canvases.fill_(background)
     if len(background) != canvases.shape[1]:
         raise ValueError(f"{len(background)} background values for {canvases.shape[1]} channels")
