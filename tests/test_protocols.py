@@ -294,12 +294,12 @@ def test_group_frames_equal_frames_built_one_at_a_time(protocol):
 )
 def test_mean_background_painted_before_the_paste_equals_filling_after(protocol):
     """build_frames paints mean-grey canvases before pasting: bit for bit the frames on black with their
-    uncovered pixels filled afterwards (apply_background's where(covered, frames, mean))."""
+    uncovered pixels filled afterwards."""
     imgs = [image(), image(80, 60, id_="tall"), image(50, 90, id_="wide")]
     mean = (0.485, 0.456, 0.406)
     frames = protocols.build_frames(protocol, imgs, 64, mean)
     black, covered = protocol.make_group(imgs, 64, "cpu")
-    after = protocols.apply_background(black, covered, "mean", mean)
+    after = torch.where(covered, black, torch.tensor(mean).view(1, 3, 1, 1))
     assert torch.equal(frames.flatten(0, 1), after)
     assert frames.flatten(0, 1).is_contiguous(memory_format=torch.channels_last)
 

@@ -56,32 +56,28 @@ def _positive(**values: object) -> None:
             raise ValueError(f"{name} must be an integer >= {low}, not {v!r}")
 
 
+# what make_group returns: frames (M, 3, N, N) and covered masks (M, 1, N, N), or None for no masks
+Frames = tuple[torch.Tensor, torch.Tensor | None]
+Background = transforms.Background
+
+
 class _BuiltInGroups:
     """A protocol whose frames are built a group of images at a time (`make_group`, fewer kernel launches on
     a GPU); one image's frames are a group of one."""
 
     def make_group(
-        self,
-        images: Sequence[SourceImage],
-        canvas: int,
-        device: torch.device | str,
-        covered: bool = True,
-        background: transforms.Background = 0.0,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        self, images: Sequence[SourceImage], canvas: int, device: torch.device | str, covered: bool = True
+    ) -> Frames:
         """Frames (B * K, 3, N, N) of B images, image-major, and covered (B * K, 1, N, N) (None with
-        covered=False); background: the colour of the canvas outside the object (crops cover it all)."""
+        covered=False). The protocols that paste an object (Translation, Scale) also take `background`, the
+        canvas colour outside the object (black by default)."""
         raise NotImplementedError
 
     def make_frames(
-        self,
-        img: SourceImage,
-        canvas: int,
-        device: torch.device | str,
-        covered: bool = True,
-        background: transforms.Background = 0.0,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        self, img: SourceImage, canvas: int, device: torch.device | str, covered: bool = True
+    ) -> Frames:
         """Frames (K, 3, N, N) and covered (K, 1, N, N) (None with covered=False) of one image."""
-        return self.make_group([img], canvas, device, covered, background)
+        return self.make_group([img], canvas, device, covered)
 
 
 @dataclass(frozen=True)
@@ -146,8 +142,8 @@ class Translation(_BuiltInGroups):
         canvas: int,
         device,
         covered: bool = True,
-        background: transforms.Background = 0.0,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        background: Background = 0.0,
+    ) -> Frames:
         """The frames of several images at once: (B * K, 3, N, N), image-major, and covered (B * K, 1, N, N)
         (None with covered=False); equal to `make_frames` image by image, in fewer kernel launches."""
         srcs = [
@@ -184,8 +180,8 @@ class Scale(_BuiltInGroups):
         canvas: int,
         device,
         covered: bool = True,
-        background: transforms.Background = 0.0,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        background: Background = 0.0,
+    ) -> Frames:
         """The frames of several images at once: (B * K, 3, N, N), image-major (see Translation's)."""
         base = scaled(self.side, canvas)
         objects, starts = [], []
@@ -252,14 +248,7 @@ class Crop(_BuiltInGroups):
         y, x = _start(rng, (height - h - room, width - w - room), "random")
         return y, x, h, w
 
-    def make_group(
-        self,
-        images: Sequence[SourceImage],
-        canvas: int,
-        device,
-        covered: bool = True,
-        background: transforms.Background = 0.0,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def make_group(self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True) -> Frames:
         """The frames of several images at once: (B * K, 3, N, N), image-major (see Translation's)."""
         if not self.shift_before_rescale and self.margin < self.steps:
             raise ValueError(f"margin {self.margin} < steps {self.steps}: windows would leave the crop")
@@ -313,14 +302,7 @@ class Zoom(_BuiltInGroups):
     def name(self) -> str:
         return "zoom"
 
-    def make_group(
-        self,
-        images: Sequence[SourceImage],
-        canvas: int,
-        device,
-        covered: bool = True,
-        background: transforms.Background = 0.0,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def make_group(self, images: Sequence[SourceImage], canvas: int, device, covered: bool = True) -> Frames:
         """(B * K, 3, N, N), image-major: K resamplings per photo, nothing shared between photos."""
         frames = []
         for x in transforms.upload_sources([img.pixels for img in images], device):
@@ -368,21 +350,6 @@ class GridTranslation(Translation):
 Protocol = Translation | Scale | Crop | Zoom
 
 
-def apply_background(
-    frames: torch.Tensor, covered: torch.Tensor | None, background: str, mean: Sequence[float]
-) -> torch.Tensor:
-    """Fill uncovered pixels of frames (M, 3, N, N): black (0), the model's mean colour, or inpainting;
-    covered (M, 1, N, N) bool is needed for the last two only."""
-    if background in ("black", "none"):
-        return frames
-    if background == "mean":
-        fill = transforms.upload(torch.tensor(mean, dtype=frames.dtype).view(1, 3, 1, 1), frames.device)
-        return torch.where(covered, frames, fill)
-    if background == "inpaint":
-        return inpaint.fill(frames, covered)
-    raise ValueError(f"background must be one of {BACKGROUNDS}, not {background!r}")
-
-
 def build_frames(
     protocol: Protocol,
     images: Sequence[SourceImage],
@@ -390,19 +357,20 @@ def build_frames(
     mean: Sequence[float] = (0.5, 0.5, 0.5),
     device: torch.device | str = "cpu",
 ) -> torch.Tensor:
-    """All frames of a protocol for a batch of images: (B, K, 3, N, N) in [0, 1] on `device`."""
+    """All frames of a protocol for a batch of images: (B, K, 3, N, N) in [0, 1] on `device`. Backgrounds:
+    black (and crops, which cover the canvas) as pasted; the model's mean colour painted on the canvases
+    before the paste (no covered masks, no second pass); inpainting fills the uncovered pixels afterwards."""
     check_fits(protocol, canvas)
     if not images:
         raise ValueError("build_frames needs at least one image")
     if protocol.background == "mean":
-        # canvases filled with the mean colour before the paste: the same values as apply_background's
-        # where(covered, frames, mean), without the masks and the second pass over the frames
         frames, _ = protocol.make_group(images, canvas, device, covered=False, background=tuple(mean))
-        return frames.view(len(images), -1, *frames.shape[1:])
-    needs_mask = protocol.background == "inpaint"  # black and crops need no covered mask
-    frames, covered = protocol.make_group(images, canvas, device, covered=needs_mask)
-    flat = apply_background(frames, covered, protocol.background, mean)
-    return flat.view(len(images), -1, *flat.shape[1:])
+    else:
+        inpainted = protocol.background == "inpaint"  # the only background that needs the covered masks
+        frames, covered = protocol.make_group(images, canvas, device, covered=inpainted)
+        if inpainted:
+            frames = inpaint.fill(frames, covered)
+    return frames.view(len(images), -1, *frames.shape[1:])
 
 
 def check_fits(protocol: Protocol, canvas: int) -> None:
