@@ -20,56 +20,80 @@ def test_parse_side_by_side_reads_rounds_and_codes():
     assert got == {"crop": {"old": [0.8, 0.85], "new": [0.9]}, "black": {"old": [0.9]}}
 
 
-def test_block_says_whether_the_runner_target_is_met():
-    def record(ratio: float) -> dict:
-        rng = {"min": ratio, "median": ratio, "max": ratio}
-        fps = {"min": 1.0, "median": 1.0, "max": 1.0}
-        return {
-            "device": "cpu (test)",
-            "torch": "x",
-            "threads": 2,
-            "when": "2026-11-26T00:00:00",
-            "git": "abc",
-            "model": "lite0",
-            "protocol": "p",
-            "images": 1,
-            "frames_per_image": 9,
-            "batch": 8,
-            "repeats": 1,
-            "variants": [
-                {
-                    "variant": "v",
-                    "forward_frames_per_s": fps,
-                    "runner_frames_per_s": fps,
-                    "runner_over_forward": rng,
-                    "top1_flips_vs_float32": 0,
-                    "pairs": 8,
-                    "peak_memory_mb": 1.0,
-                }
-            ],
-            "naive": {"images": 1, "pairs_per_s": fps, "top1_agrees_with_runner": True},
-            "runner_speedup_over_naive": 1.0,
-            "protocols": [
-                {
-                    "protocol": "black",
-                    "frames": 9,
-                    "runner_over_forward": rng,
-                    "forward_frames_per_s": fps,
-                    "build_s": fps,
-                },
-                {
-                    "protocol": "inpaint",
-                    "frames": 9,
-                    "runner_over_forward": {"min": 0.1, "median": 0.1, "max": 0.1},
-                    "forward_frames_per_s": fps,
-                    "build_s": fps,
-                },
-            ],
-        }
+def record(ratio: float) -> dict:
+    rng = {"min": ratio, "median": ratio, "max": ratio}
+    fps = {"min": 1.0, "median": 1.0, "max": 1.0}
+    return {
+        "device": "cpu (test)",
+        "torch": "x",
+        "threads": 2,
+        "when": "2026-11-26T00:00:00",
+        "git": "abc",
+        "model": "lite0",
+        "protocol": "p",
+        "images": 1,
+        "frames_per_image": 9,
+        "batch": 8,
+        "repeats": 1,
+        "variants": [
+            {
+                "variant": "v",
+                "forward_frames_per_s": fps,
+                "runner_frames_per_s": fps,
+                "runner_over_forward": rng,
+                "top1_flips_vs_float32": 0,
+                "pairs": 8,
+                "peak_memory_mb": 1.0,
+            }
+        ],
+        "naive": {"images": 1, "pairs_per_s": fps, "top1_agrees_with_runner": True},
+        "runner_speedup_over_naive": 1.0,
+        "protocols": [
+            {
+                "protocol": "black",
+                "frames": 9,
+                "runner_over_forward": rng,
+                "forward_frames_per_s": fps,
+                "build_s": fps,
+            },
+            {
+                "protocol": "inpaint",
+                "frames": 9,
+                "runner_over_forward": {"min": 0.1, "median": 0.1, "max": 0.1},
+                "forward_frames_per_s": fps,
+                "build_s": fps,
+            },
+        ],
+    }
 
+
+def test_block_says_whether_the_runner_target_is_met():
     assert "**met**" in benchreport.block("cpu-x.json", record(0.96))  # inpainting is not checked
     assert "**not met**" in benchreport.block("cpu-x.json", record(0.94))
     assert "**met**" in benchreport.block("cuda-x.json", record(0.91))  # the GPU target is 0.9
+
+
+def test_block_says_why_the_sharded_comparison_is_missing():
+    r = record(0.96)
+    r["sharding"] = {
+        "images": 16,
+        "processes": 2,
+        "skipped": "needs 2 GPUs (one per process), this machine has 1",
+    }
+    assert "torchrun`: skipped (needs 2 GPUs (one per process), this machine has 1)." in benchreport.block(
+        "c", r
+    )
+    r["sharding"] = {"images": 16, "processes": 2, "failed": "torchrun ...: RuntimeError: boom"}
+    assert "failed (torchrun ...: RuntimeError: boom)" in benchreport.block("c", r)
+    fps = {"min": 1.0, "median": 2.0, "max": 3.0}
+    r["sharding"] = {
+        "images": 16,
+        "processes": 2,
+        "one_process_images_per_s": fps,
+        "sharded_images_per_s": fps,
+    }
+    r["sharding"]["sharded_over_one"] = {"min": 0.5, "median": 0.6, "max": 0.7}
+    assert "**0.60x**" in benchreport.block("c", r)
 
 
 def test_smoke_line_from_the_newest_record(tmp_path, monkeypatch):

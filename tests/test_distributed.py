@@ -110,3 +110,15 @@ def test_an_interrupted_sharded_run_resumes_from_its_finished_chunks(tmp_path, m
     assert resumed.image_id.tolist() == whole.image_id.astype(str).tolist()
     assert (resumed.top1_a.to_numpy() == whole.top1_a.to_numpy()).all()
     assert (resumed.p_top_a - whole.p_top_a).abs().max() < 1e-5
+
+
+def test_more_processes_than_gpus_is_a_clear_error(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    distributed.check_gpus_for_ranks(0, 2)  # rank 0 has its GPU
+    with pytest.raises(RuntimeError, match="has 1 GPU.*--nproc_per_node 1"):
+        distributed.check_gpus_for_ranks(1, 2)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    with pytest.raises(RuntimeError, match="--device cpu"):
+        distributed.check_gpus_for_ranks(0, 1)

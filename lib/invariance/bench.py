@@ -29,7 +29,7 @@ import torch
 from PIL import Image
 
 from . import config, datasets, evaluate, files, inpaint, models, paths, protocols
-from .benchreport import median_range
+from .benchreport import median_range, shard_outcome, shard_timed
 from .images import SourceImage
 from .protocols import Translation, table1_protocols
 
@@ -224,6 +224,17 @@ def protocol_runs(
     return rows
 
 
+def shard_skip_reason(device: torch.device, procs: int) -> str | None:
+    """Why one process vs a torchrun launch of `procs` cannot be compared on this device (None: it can).
+    On CUDA each process needs its own GPU."""
+    if procs < 2:
+        return f"--shard-procs {procs}: a launch of one process has nothing to compare"
+    gpus = torch.cuda.device_count() if device.type == "cuda" else None
+    if gpus is not None and procs > gpus:
+        return f"needs {procs} GPUs (one per process), this machine has {gpus}"
+    return None
+
+
 def sharded_vs_one(
     model: str, n_images: int, procs: int, device: str, repeats: int, untrained: bool = False
 ) -> dict:
@@ -254,7 +265,11 @@ def sharded_vs_one(
 
         return run
 
-    times = alternate({name: timer(cmd) for name, cmd in commands.items()}, repeats)
+    try:
+        times = alternate({name: timer(cmd) for name, cmd in commands.items()}, repeats)
+    except subprocess.CalledProcessError as e:  # keep the rest of the bench's results: say why, go on
+        tail = (e.stderr or b"").decode(errors="replace").strip().splitlines()[-1:] or ["no error output"]
+        return {"images": n_images, "processes": procs, "failed": f"{' '.join(e.cmd[:4])} ...: {tail[0]}"}
     return {
         "images": n_images,
         "processes": procs,
@@ -393,13 +408,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             if cost_imgs
             else None
         ),
-        "sharding": (
-            sharded_vs_one(
-                args.model, args.shard_images, args.shard_procs, device.type, args.repeats, args.untrained
-            )
-            if args.shard_images
-            else None
-        ),
+        "sharding": sharding(args, device),
         "git": files.git_revision(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -414,6 +423,19 @@ def main(argv: Sequence[str] | None = None) -> dict:
         if findings.update_readme():
             print("README.md: speed section rewritten from benchmarks/results/")
     return record
+
+
+def sharding(args: argparse.Namespace, device: torch.device) -> dict | None:
+    """The sharded comparison asked for by the arguments, or why it was skipped (None: not asked for)."""
+    if not args.shard_images:
+        return None
+    reason = shard_skip_reason(device, args.shard_procs)
+    if reason:
+        print(f"one process vs torchrun: skipped ({reason})")
+        return {"images": args.shard_images, "processes": args.shard_procs, "skipped": reason}
+    return sharded_vs_one(
+        args.model, args.shard_images, args.shard_procs, device.type, args.repeats, args.untrained
+    )
 
 
 def result_name(device: torch.device, device_name: str, model: str, protocol: str) -> str:
@@ -461,8 +483,10 @@ def _print(r: dict) -> None:
                 f"{c['protocol']:10s} {c['frames']:7d} {median_range(c['build_s'], '.3f'):>18s} "
                 f"{median_range(c['runner_over_forward'], '.2f'):>20s}"
             )
-    if r.get("sharding"):
-        sh = r["sharding"]
+    sh = r.get("sharding")
+    if sh and not shard_timed(sh):
+        print(f"\ninvariance measure, one process vs torchrun x{sh['processes']}: {shard_outcome(sh)}")
+    elif sh:
         print(
             f"\ninvariance measure on {sh['images']} images, whole command (start + load included): one "
             f"process {median_range(sh['one_process_images_per_s'], '.2f')} images/s, "

@@ -42,6 +42,18 @@ def load_results(folder: Path | None = None) -> list[tuple[str, dict]]:
     return out
 
 
+def shard_timed(sh: dict) -> bool:
+    """Whether a record's sharded comparison was timed (not skipped, not failed)."""
+    return "sharded_over_one" in sh
+
+
+def shard_outcome(sh: dict) -> str:
+    """'skipped (why)' or 'failed (why)' for a sharded comparison that was not timed."""
+    return (
+        f"skipped ({sh['skipped']})" if "skipped" in sh else f"failed ({sh.get('failed', 'no reason kept')})"
+    )
+
+
 def median_range(r: dict[str, float], fmt: str = ".1f") -> str:
     """A min / median / max record as 'median [min-max]'."""
     return f"{r['median']:{fmt}} [{r['min']:{fmt}}-{r['max']:{fmt}}]"
@@ -99,7 +111,9 @@ def block(name: str, r: dict) -> str:
                 f"{median_range(c['forward_frames_per_s'])} | {median_range(c['build_s'], '.3f')} |"
             )
     sh = r.get("sharding")
-    if sh:
+    if sh and not shard_timed(sh):
+        lines += ["", f"`invariance measure`, one process against `torchrun`: {shard_outcome(sh)}."]
+    elif sh:
         lines += [
             "",
             f"`invariance measure` on {sh['images']} images (black protocol), the whole command timed "

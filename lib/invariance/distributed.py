@@ -30,11 +30,27 @@ def launched() -> bool:
 
 def setup(device: str) -> tuple[int, int]:
     """Join the process group (gloo on CPU, NCCL on CUDA) once; returns (rank, world_size)."""
+    if device.startswith("cuda"):
+        check_gpus_for_ranks(
+            int(os.environ.get("LOCAL_RANK", "0")), int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        )
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     if device.startswith("cuda"):
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     return dist.get_rank(), dist.get_world_size()
+
+
+def check_gpus_for_ranks(local_rank: int, local_world: int) -> None:
+    """Raise a RuntimeError that says what to do when this node has fewer GPUs than torchrun processes
+    (rank k uses cuda:k; CUDA's own error for a missing device names neither torchrun nor the fix)."""
+    have = torch.cuda.device_count()
+    if local_rank >= have:
+        raise RuntimeError(
+            f"torchrun started {local_world} processes on this machine but it has {have} GPU(s) "
+            f"(process {local_rank} would use cuda:{local_rank}): launch with --nproc_per_node {max(have, 1)}"
+            + ("" if have else ", or run on the CPU (--device cpu)")
+        )
 
 
 def shard(images: Sequence[SourceImage], rank: int, world: int) -> list[SourceImage]:
