@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 from invariance import findings, paths
 
@@ -161,3 +162,15 @@ def test_typicality_sentence_gives_the_ci_when_the_sidecar_has_one():
     assert "Lite0 Spearman +0.18, least vs most typical quartile 0.20 vs 0.30" in old
     with_ci = [{**r, "spearman_low": -0.01, "spearman_high": 0.37} for r in rows]
     assert "Lite0 Spearman +0.18 [-0.01, +0.37]," in findings.f08_typicality(with_ci)
+
+
+def test_remedies_text_names_variants_as_the_figures_do():
+    comparisons = [
+        {"comparison": "uniform+blurpool - blurpool", "zone": "centre", "difference": 0.012, "low": -0.01,
+         "high": 0.03, "finding": False},
+        {"comparison": "blurpool - photographer", "zone": "edge", "difference": -0.05, "low": -0.07,
+         "high": -0.03, "finding": True},
+    ]  # fmt: skip
+    text = findings._held(pd.DataFrame(comparisons).set_index(["comparison", "zone"]))
+    assert "uniform + BlurPool - BlurPool (centre) +0.012" in text
+    assert "BlurPool - photographer (edge) -0.050" in text and "blurpool" not in text

@@ -134,3 +134,20 @@ def test_spearman_and_its_partial_version():
     assert abs(rho) < 0.15 and low < 0 < high
     perfect = pd.Series(np.arange(20.0))
     assert metrics.spearman_ci(perfect, -perfect, n_boot=50) == pytest.approx((-1.0, -1.0, -1.0))
+
+
+def test_spearman_ci_says_when_resamples_have_no_rank_order(caplog):
+    x = pd.Series(np.arange(40.0))
+    rare = pd.Series(
+        np.where(np.arange(40) % 8 == 0, 1.0, 0.0)
+    )  # 5 of 40 items change: a few resamples miss all
+    with caplog.at_level("WARNING", logger="invariance.metrics"):
+        rho, low, high = metrics.spearman_ci(x, rare, n_boot=1000)
+    assert np.isfinite([rho, low, high]).all()
+    assert "resamples with a constant series left out" in caplog.text
+    caplog.clear()
+    once = pd.Series(np.where(np.arange(40) == 3, 1.0, 0.0))  # one item changes: most resamples miss it
+    with caplog.at_level("WARNING", logger="invariance.metrics"):
+        rho, low, high = metrics.spearman_ci(x, once, n_boot=1000)
+    assert np.isfinite(rho) and np.isnan(low) and np.isnan(high)
+    assert "CI not given" in caplog.text

@@ -1,6 +1,7 @@
 """Every notebook runs in the smoke profile and writes its figures; committed notebooks carry no outputs."""
 
 import json
+import os
 import time
 
 import nbformat
@@ -31,7 +32,9 @@ def test_committed_notebook_is_clean(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_in_smoke_profile(path, tmp_path):
     started = time.time()
+    env_before = dict(os.environ)
     run_notebooks.run_notebook(path, "smoke", tmp_path)
+    assert dict(os.environ) == env_before  # the kernel's settings do not leak into the caller
     figures = paths.figures_dir("smoke")
     made = [p for p in figures.glob(f"{path.stem[:2]}_*.png") if p.stat().st_mtime >= started - 1]
     assert made, f"{path.name} wrote no figure to {figures}"

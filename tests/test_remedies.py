@@ -159,3 +159,9 @@ def test_comparisons_flag_only_differences_that_hold_across_seeds():
     assert c.loc[("steady: edge - centre", "both"), "difference"] == 1.0
     assert c.loc[("steady: edge - centre", "both"), "finding"]
     assert not c.loc[("photographer: edge - centre", "both"), "finding"]  # no gap at all
+
+
+def test_display_names_follow_zhang_and_keep_the_table_keys_apart():
+    assert remedies.display_name("uniform+blurpool") == "uniform + BlurPool"
+    assert remedies.display_name("blurpool - photographer") == "BlurPool - photographer"
+    assert remedies.display_name("photographer") == "photographer"

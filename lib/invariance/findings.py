@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from . import benchreport, files, framing, paper, paths, reruns
+from .remedies import display_name as variant_name
 
 Values = Any  # a sidecar's "values": dicts and lists of row records
 
@@ -362,7 +363,7 @@ def _held(c: pd.DataFrame) -> str:
 
     def text(rows: pd.DataFrame) -> str:
         return "; ".join(
-            f"{name} ({zone}) {r.difference:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
+            f"{variant_name(name)} ({zone}) {r.difference:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
             for (name, zone), r in rows.iterrows()
         )
 
@@ -389,7 +390,7 @@ def f09_setup(v: Values) -> str:
 def f09_remedies(v: Values) -> str:
     t = _remedies(v)
     parts = "; ".join(
-        f"{variant} {t.loc[(variant, 'centre', 'p_top1_change'), 'value']:.3f} / "
+        f"{variant_name(variant)} {t.loc[(variant, 'centre', 'p_top1_change'), 'value']:.3f} / "
         f"{t.loc[(variant, 'edge', 'p_top1_change'), 'value']:.3f}"
         for variant in dict.fromkeys(t.index.get_level_values(0))
     )
@@ -405,7 +406,10 @@ def f09_remedies(v: Values) -> str:
             "and test images as noise); "
             + (
                 "not resolved: "
-                + ", ".join(f"{name} ({zone}) {r.difference:+.3f}" for (name, zone), r in flips.iterrows())
+                + ", ".join(
+                    f"{variant_name(name)} ({zone}) {r.difference:+.3f}"
+                    for (name, zone), r in flips.iterrows()
+                )
                 if len(flips)
                 else "all are"
             )
@@ -424,7 +428,7 @@ def f09_controlled(v: Values) -> str:
     for variant, g in t.groupby("variant", sort=False):
         g = g.set_index("offset").p_top1_change
         inside, border = g[(g.index >= 12) & (g.index < 20)], g[(g.index <= 1) | (g.index >= 30)]
-        parts.append(f"{variant} {inside.mean():.2f} inside vs {_range(border)} at the border")
+        parts.append(f"{variant_name(variant)} {inside.mean():.2f} inside vs {_range(border)} at the border")
     base = t[t.variant == t.variant.iloc[0]].set_index("offset").p_top1_change
     middle = base[(base.index >= 4) & (base.index <= 28)]
     on_stride = middle[middle.index % 8 == 0]
@@ -443,7 +447,8 @@ def f09_size(v: Values) -> str:
     for variant, g in t.groupby("variant", sort=False):
         g = g.set_index("size")
         parts.append(
-            f"{variant} accuracy {_range(g.accuracy)} (best at {g.accuracy.idxmax()} px), P(top-1 change) "
+            f"{variant_name(variant)} accuracy {_range(g.accuracy)} (best at {g.accuracy.idxmax()} px), "
+            "P(top-1 change) "
             + " / ".join(
                 f"{g.p_top1_change[s]:.2f}" for s in (g.index.min(), 32, g.index.max()) if s in g.index
             )

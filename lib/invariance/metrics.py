@@ -10,10 +10,13 @@ runner's per-pair table) both reduce those.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 
 def _np(x) -> np.ndarray:
@@ -346,6 +349,9 @@ def _rank_corr(x: np.ndarray, y: np.ndarray, control: np.ndarray | None) -> np.n
     )
 
 
+MAX_UNDEFINED_RESAMPLES = 0.05  # spearman_ci: above this share of rank-less resamples, no CI
+
+
 def spearman_ci(
     x: pd.Series,
     y: pd.Series,
@@ -364,8 +370,19 @@ def spearman_ci(
     rho = float(_rank_corr(xs[None], ys[None], None if cs is None else cs[None])[0])
     idx = np.random.default_rng(seed).integers(0, len(joined), (n_boot, len(joined)))
     boot = _rank_corr(xs[idx], ys[idx], None if cs is None else cs[idx])
-    if np.isnan(boot).all():  # e.g. no photo ever changes: no rank order to correlate
+    # A resample in which one series is constant has no rank order (NaN). Leaving such resamples out
+    # conditions the interval on the others: acceptable when they are rare, said in the log; when they are
+    # not (or all are, e.g. no photo ever changes), the interval would mislead, so it is NaN.
+    undefined = int(np.isnan(boot).sum())
+    if undefined > MAX_UNDEFINED_RESAMPLES * n_boot:
+        log.warning(
+            "Spearman CI: %d of %d bootstrap resamples have a constant series (no rank order); CI not given",
+            undefined,
+            n_boot,
+        )
         return rho, float("nan"), float("nan")
+    if undefined:
+        log.warning("Spearman CI: %d of %d resamples with a constant series left out", undefined, n_boot)
     alpha = (1 - level) / 2
     low, high = np.nanquantile(boot, [alpha, 1 - alpha])
     return rho, float(low), float(high)

@@ -19,6 +19,7 @@ from matplotlib.ticker import MaxNLocator
 from . import bias, files, paper, paths
 from .datasets import class_names
 from .models import display_name
+from .remedies import display_name as variant_name
 
 STYLE = {
     "figure.dpi": 110,
@@ -808,12 +809,6 @@ def _rho(row: pd.Series) -> str:
     return f"{row.spearman:+.2f} [{row.spearman_low:+.2f}, {row.spearman_high:+.2f}]"
 
 
-def _variant(name: str) -> str:
-    """A remedies variant as the figures name it: "uniform+blurpool" -> "uniform + BlurPool" (Zhang's name for
-    the blurred subsampling); the tables keep the short keys."""
-    return name.replace("blurpool", "BlurPool").replace("+", " + ")
-
-
 def depth_controls(table: pd.DataFrame, titles: dict[str, str], verdicts: dict[str, str]) -> plt.Figure:
     """One panel per depth comparison (depth.depth_table): P(top-1 change) per one-pixel step per network
     (shallowest first) with 95% CIs over images, the accuracy of the frames written above each bar, and the
@@ -952,7 +947,7 @@ def remedies_setup(
                 color=f"C{i}",
                 lw=1,
                 alpha=1 if j == 0 else 0.5,
-                label=_variant(variant) if j == 0 else None,
+                label=variant_name(variant) if j == 0 else None,
             )
     ax.set(xlabel="training step", ylabel="training loss (smoothed)", title="Training (all seeds)")
     ax.legend(fontsize=7)
@@ -982,7 +977,7 @@ def remedies_bars(table: pd.DataFrame) -> plt.Figure:
                 else "edge (atypical: beyond 3 sigma)",
             )
             ci_whiskers(ax, x, s)
-        ax.set_xticks(np.arange(len(variants)), [_variant(v) for v in variants], rotation=20, ha="right")
+        ax.set_xticks(np.arange(len(variants)), [variant_name(v) for v in variants], rotation=20, ha="right")
         name = label(metric).replace(" (first frames)", " (frame k)")
         ax.set(title=name, ylabel=name)
     fig.tight_layout()
@@ -1009,7 +1004,7 @@ def position_curves(curves: pd.DataFrame, centre: float, sigma: float) -> plt.Fi
             x = t.offset + 0.5
             if f"{metric}_low" in t:
                 ax.fill_between(x, t[f"{metric}_low"], t[f"{metric}_high"], color=f"C{i}", alpha=0.18, lw=0)
-            ax.plot(x, t[metric], "o-", ms=2.5, lw=1.2, color=f"C{i}", label=_variant(variant))
+            ax.plot(x, t[metric], "o-", ms=2.5, lw=1.2, color=f"C{i}", label=variant_name(variant))
         ax.set(xlabel="object offset (d, d) along the diagonal (pair midpoint, px)", ylabel=label(metric))
     axes[0].set_title("accuracy (frame d)")
     axes[0].set_ylabel("accuracy (frame d)")
@@ -1049,7 +1044,7 @@ def size_curves(table: pd.DataFrame, trained_size: int) -> plt.Figure:
                 lw=1.2,
                 capsize=2,
                 color=f"C{i}",
-                label=_variant(variant),
+                label=variant_name(variant),
             )
         ax.set(
             xlabel=f"object side (px; trained at {trained_size}, dashed)",

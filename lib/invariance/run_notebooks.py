@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import time
+import unittest.mock
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,17 +63,19 @@ def run_notebook(path: Path, profile: str, out_dir: Path, **parameters) -> float
     import papermill
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    os.environ[PROGRESS_ENV] = "log"  # the kernel inherits it: plain progress lines in the stored outputs
-    os.environ[NONINTERACTIVE_ENV] = "1"  # explorers draw a static figure instead of widgets
+    # The kernel inherits these (plain progress lines in the stored outputs; explorers draw a static figure
+    # instead of widgets); the calling process gets its own environment back afterwards.
+    kernel_env = {PROGRESS_ENV: "log", NONINTERACTIVE_ENV: "1"}
     start = time.perf_counter()
-    papermill.execute_notebook(
-        str(path),
-        str(out_dir / path.name),
-        parameters={"profile": profile, **parameters},
-        kernel_name="python3",  # the interpreter running this (the project's .venv)
-        cwd=str(path.parent),
-        progress_bar=False,
-    )
+    with unittest.mock.patch.dict(os.environ, kernel_env):
+        papermill.execute_notebook(
+            str(path),
+            str(out_dir / path.name),
+            parameters={"profile": profile, **parameters},
+            kernel_name="python3",  # the interpreter running this (the project's .venv)
+            cwd=str(path.parent),
+            progress_bar=False,
+        )
     return time.perf_counter() - start
 
 
