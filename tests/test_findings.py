@@ -174,3 +174,78 @@ def test_remedies_text_names_variants_as_the_figures_do():
     text = findings._held(pd.DataFrame(comparisons).set_index(["comparison", "zone"]))
     assert "uniform + BlurPool - BlurPool (centre) +0.012" in text
     assert "BlurPool - photographer (edge) -0.050" in text and "blurpool" not in text
+
+
+def test_depth_verdict_says_which_way_overlapping_estimates_go():
+    jag = [
+        {"model": "lite0", "jaggedness": 0.22, "ci_low": 0.17, "ci_high": 0.27, "images": 64},
+        {"model": "lite2", "jaggedness": 0.16, "ci_low": 0.12, "ci_high": 0.21, "images": 64},
+    ]
+    assert findings.verdict_depth(jag) == (
+        "not reproduced (the CIs overlap; point estimates the other way: Lite2 below Lite0)"
+    )
+    jag[1] |= {"jaggedness": 0.25, "ci_high": 0.3}
+    assert "the paper's way: Lite2 above Lite0" in findings.verdict_depth(jag)
+
+
+def test_protocol_sentence_names_the_protocols_that_change_almost_every_pixel():
+    rows = [{"protocol": "crop", "pixels_changed": 1.0}, {"protocol": "black", "pixels_changed": 0.27}]
+    text = findings.f02_protocols(rows)
+    assert "crop 100%, black 27%. Crop change almost every pixel a little" in text
+    rows[0]["pixels_changed"] = 0.3
+    assert text != findings.f02_protocols(rows) and "The large differences sit at" in findings.f02_protocols(
+        rows
+    )
+
+
+def test_placement_sentence_compares_corners_and_inner_cells_within_each_size():
+    rows = [
+        {"model": "lite0", "metric": metric, "side": side, "row": r, "col": c, "images": 40,
+         "value": (0.5 if (r, c) != (1, 1) else 0.3) / (side // 60) if metric == "p_top1_change" else 0.4}
+        for metric in ("p_top1_change", "accuracy") for side in (60, 120) for r in range(3) for c in range(3)
+    ]  # fmt: skip
+    text = findings.f06_placement(rows)
+    assert "per object size: 60 px 0.50 vs 0.30 (accuracy 0.40 vs 0.40); 120 px 0.25 vs 0.15" in text
+    assert "inner cells 0.30 at 60 px vs 0.15 at 120 px" in text
+
+
+def test_typicality_sentence_sets_significant_signs_against_the_paper():
+    def rows(model: str, low: float, high: float) -> list[dict]:
+        return [
+            {"model": model, "bin": b, "p_top1_change": 0.2, "spearman": (low + high) / 2,
+             "spearman_low": low, "spearman_high": high}
+            for b in (0, 1)
+        ]  # fmt: skip
+
+    text = findings.f08_typicality(rows("lite0", -0.2, 0.2) + rows("lite2", 0.04, 0.39))
+    assert "significantly positive, the other way, for Lite2; the CIs of the others include 0." in text
+    assert "no CI excludes 0." in findings.f08_typicality(rows("lite0", -0.2, 0.2))
+    assert "significantly negative, as predicted, for Lite0." in findings.f08_typicality(
+        rows("lite0", -0.3, -0.1)
+    )
+
+
+def test_size_and_stride_sentences_follow_the_intervals():
+    size = [
+        {"variant": v, "size": s, "accuracy": 0.5, "p_top1_change": p, "p_top1_change_low": p - 0.02,
+         "p_top1_change_high": p + 0.02}
+        for v, ps in (("photographer", (0.18, 0.14, 0.08)), ("blurpool", (0.11, 0.07, 0.07)))
+        for s, p in zip((20, 32, 48), ps, strict=True)
+    ]  # fmt: skip
+    assert "below its value at the training size (CIs apart) for photographer (1 of 2 variants)" in (
+        findings.f09_size(size)
+    )
+    for r in size:
+        r["p_top1_change_low"], r["p_top1_change_high"] = r["p_top1_change"] - 0.1, r["p_top1_change"] + 0.1
+    assert (
+        "the CIs overlap for every variant (point estimates lower at 48 px for 1 of 2)"
+        in findings.f09_size(size)
+    )
+    offsets = [
+        {"variant": "photographer", "offset": o, "p_top1_change": 0.2 if o % 8 == 0 else 0.1,
+         "p_top1_change_low": 0.05, "p_top1_change_high": 0.25}
+        for o in range(32)
+    ]  # fmt: skip
+    text = findings.f09_controlled(offsets)
+    assert "(8, 16, 24), the photographer network changes 0.20 on average vs 0.10" in text
+    assert "each offset's CI is about +/-0.10, and this difference is not tested." in text

@@ -290,6 +290,13 @@ def ci_note(stages: pd.DataFrame) -> str:
     return "95% CIs over images" if seeds <= 1 else f"95% CIs over images (and {seeds} init seeds)"
 
 
+def head_note(label: str) -> str | None:
+    """Why a network's output changes even under shifts by multiples of its total stride, where its head says
+    why (None otherwise): VGG's classifier is a fully connected layer on the 7 x 7 map (timm runs it as a
+    7 x 7 convolution), not a global pooling, so a shift by one cell of that map changes it."""
+    return "FC head on the 7x7 map, no global pool" if label.split(".")[0].startswith("vgg") else None
+
+
 def periodicity_checks(
     models: Sequence[LoadedModel], images: Sequence[SourceImage], shifts: Sequence[int]
 ) -> dict[str, pd.DataFrame]:

@@ -100,9 +100,17 @@ def f01_context(v: Values) -> str:
 def f02_protocols(v: Values) -> str:
     t = _t(v).set_index("protocol")
     parts = ", ".join(f"{p} {_pct(r.pixels_changed, 0)}" for p, r in t.iterrows())
+    almost_all = [p for p, r in t.iterrows() if r.pixels_changed >= 0.9]
     return (
         f"The five protocols' frame pairs, with the paper's names beside ours. Share of pixels that change "
-        f"within the pair: {parts}; the difference is confined to edges."
+        f"within the pair: {parts}. "
+        + (
+            f"{' and '.join(almost_all).capitalize()} change almost every pixel a little; the large "
+            "differences sit at "
+            "the object's edges."
+            if almost_all
+            else "The large differences sit at the object's edges."
+        )
     )
 
 
@@ -125,7 +133,12 @@ def verdict_depth(v: Values) -> str:
         return f"reproduced ({_name(t.index[-1])} above {_name(t.index[0])}, CIs apart)"
     if last.ci_high < first.ci_low:
         return f"reversed ({_name(t.index[-1])} below {_name(t.index[0])}, CIs apart)"
-    return "not reproduced (the CIs overlap)"
+    way = (
+        f"the paper's way: {_name(t.index[-1])} above {_name(t.index[0])}"
+        if last.jaggedness > first.jaggedness
+        else f"the other way: {_name(t.index[-1])} below {_name(t.index[0])}"
+    )
+    return f"not reproduced (the CIs overlap; point estimates {way})"
 
 
 def f04_table(v: Values) -> str:
@@ -173,24 +186,30 @@ def f06_bias(v: Values) -> str:
     )
 
 
-def _grid_zones(v: Values, metric: str) -> tuple[float, float]:
+def _zone_means(v: Values, metric: str) -> pd.DataFrame:
+    """Per object size (index: side), the mean of a metric over the grid's corner cells and inner cells."""
     t = _t(v)
     t = t[t.metric == metric]
     n = int(t.row.max()) + 1
     inner = t.row.between(1, n - 2) & t.col.between(1, n - 2)
     corner = t.row.isin([0, n - 1]) & t.col.isin([0, n - 1])
-    big, small = t.side.max(), t.side.min()
-    return float(t[inner & (t.side == big)].value.mean()), float(t[corner & (t.side == small)].value.mean())
+    return pd.DataFrame(
+        {"corner": t[corner].groupby("side").value.mean(), "inner": t[inner].groupby("side").value.mean()}
+    )
 
 
 def f06_placement(v: Values) -> str:
     t = _t(v)
-    p_c, p_k = _grid_zones(v, "p_top1_change")
-    a_c, a_k = _grid_zones(v, "accuracy")
+    p, acc = _zone_means(v, "p_top1_change"), _zone_means(v, "accuracy")
+    per_size = "; ".join(
+        f"{side} px {r.corner:.2f} vs {r.inner:.2f} (accuracy {acc.loc[side, 'corner']:.2f} vs "
+        f"{acc.loc[side, 'inner']:.2f})"
+        for side, r in p.iterrows()
+    )
     return (
-        f"{_name(t.model.iloc[0])}, {int(t.images.iloc[0])} images per placement: P(top-1 change) "
-        f"{p_c:.2f} for large ({t.side.max()} px) centred embeddings (the inner cells) vs {p_k:.2f} for "
-        f"small ({t.side.min()} px) ones in a corner (accuracy {a_c:.2f} vs {a_k:.2f})."
+        f"{_name(t.model.iloc[0])}, {int(t.images.iloc[0])} images per placement: P(top-1 change) in the "
+        f"corner cells vs the inner cells, per object size: {per_size}. Both position and size matter: "
+        f"inner cells {p.inner.iloc[0]:.2f} at {p.index[0]} px vs {p.inner.iloc[-1]:.2f} at {p.index[-1]} px."
     )
 
 
@@ -267,6 +286,27 @@ def f07_stages(v: Values) -> str:
     )
 
 
+def _typicality_signs(t: pd.DataFrame) -> str:
+    """Which networks' Spearman CIs exclude 0, against the sign the paper predicts (negative)."""
+    if "spearman_low" not in t:  # sidecars from before the CI
+        return ""
+    firsts = [(model, g.iloc[0]) for model, g in t.groupby("model", sort=False)]
+    firsts = [(m, r) for m, r in firsts if pd.notna(r.spearman_low)]
+    if not firsts:
+        return ""
+    neg = [_name(m) for m, r in firsts if r.spearman_high < 0]
+    pos = [_name(m) for m, r in firsts if r.spearman_low > 0]
+    clauses = [f"significantly negative, as predicted, for {', '.join(neg)}"] if neg else []
+    clauses += [f"significantly positive, the other way, for {', '.join(pos)}"] if pos else []
+    if len(neg) + len(pos) < len(firsts):
+        clauses.append("the CIs of the others include 0" if clauses else "no CI excludes 0")
+    return (
+        " The paper predicts a negative correlation (more typical, fewer changes): "
+        + "; ".join(clauses)
+        + "."
+    )
+
+
 def f08_typicality(v: Values) -> str:
     t = _t(v)
     parts = []
@@ -280,9 +320,12 @@ def f08_typicality(v: Values) -> str:
             f"{_name(model)} Spearman {rho}, least vs most typical quartile "
             f"{g.p_top1_change.iloc[0]:.2f} vs {g.p_top1_change.iloc[-1]:.2f}"
         )
+    signs = _typicality_signs(t)
     return (
         "Claim 3 with a substitute typicality (network features of the embedded frame vs its nearest sample "
-        f"photos of other classes): {'; '.join(parts)}. The measure is weak; not a refutation of the paper."
+        f"photos of other classes): {'; '.join(parts)}.{signs} The measure is weak (a frame near many "
+        "photos of other classes may simply look like many classes), so this tests the substitute, not the "
+        "paper's perceptual typicality."
     )
 
 
@@ -429,16 +472,22 @@ def f09_controlled(v: Values) -> str:
         g = g.set_index("offset").p_top1_change
         inside, border = g[(g.index >= 12) & (g.index < 20)], g[(g.index <= 1) | (g.index >= 30)]
         parts.append(f"{variant_name(variant)} {inside.mean():.2f} inside vs {_range(border)} at the border")
-    base = t[t.variant == t.variant.iloc[0]].set_index("offset").p_top1_change
+    base = t[t.variant == t.variant.iloc[0]].set_index("offset")
     middle = base[(base.index >= 4) & (base.index <= 28)]
-    on_stride = middle[middle.index % 8 == 0]
-    return (
+    on = middle[middle.index % 8 == 0]
+    off = middle.drop(on.index)
+    text = (
         "P(top-1 change) per diagonal offset, inside the photographer's 1-sigma range (offsets 12-19) vs the "
-        f"canvas border (offsets 0-1, 30-31): {'; '.join(parts)}. The {t.variant.iloc[0]} network also jumps "
-        f"at offsets {', '.join(str(o) for o in on_stride.index)} ({_range(on_stride)} vs "
-        f"{_range(middle.drop(on_stride.index))} at the other offsets from 4 to 28), multiples of its total "
-        "stride 8."
+        f"canvas border (offsets 0-1, 30-31): {'; '.join(parts)}. At offsets that are multiples of the total "
+        f"stride 8, which all four variants share ({', '.join(str(o) for o in on.index)}), the "
+        f"{variant_name(t.variant.iloc[0])} network changes {on.p_top1_change.mean():.2f} on average vs "
+        f"{off.p_top1_change.mean():.2f} at the other offsets from 4 to 28"
     )
+    text += f" ({_range(on.p_top1_change)} vs {_range(off.p_top1_change)})"
+    if "p_top1_change_low" in t:
+        half = float(((middle.p_top1_change_high - middle.p_top1_change_low) / 2).median())
+        text += f"; each offset's CI is about +/-{half:.2f}, and this difference is not tested"
+    return text + "."
 
 
 def f09_size(v: Values) -> str:
@@ -454,7 +503,28 @@ def f09_size(v: Values) -> str:
             )
             + f" at {g.index.min()} / 32 / {g.index.max()} px"
         )
-    return f"Object size against the training size (32 px): {'; '.join(parts)}."
+    text = f"Object size against the training size (32 px): {'; '.join(parts)}."
+    largest = int(t["size"].max())
+    if 32 in set(t["size"]) and largest > 32 and "p_top1_change_low" in t:
+        at = t.set_index(["variant", "size"])
+        lower = [
+            variant_name(variant)
+            for variant in dict.fromkeys(t.variant)
+            if at.loc[(variant, largest), "p_top1_change_high"] < at.loc[(variant, 32), "p_top1_change_low"]
+        ]
+        below = [
+            at.loc[(v, largest), "p_top1_change"] < at.loc[(v, 32), "p_top1_change"] for v in set(t.variant)
+        ]
+        text += (
+            f" P(top-1 change) at {largest} px is below its value at the training size (CIs apart) for "
+            f"{', '.join(lower)} ({len(lower)} of {t.variant.nunique()} variants): larger objects change "
+            "less even past the size the networks were trained on, not what a typicality account "
+            "predicts (the fewest changes at the typical size)."
+            if lower
+            else f" P(top-1 change) at {largest} px vs 32 px: the CIs overlap for every variant (point "
+            f"estimates lower at {largest} px for {sum(below)} of {t.variant.nunique()})."
+        )
+    return text
 
 
 FIGURES: dict[str, Callable[[Values], str]] = {

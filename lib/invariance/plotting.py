@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from matplotlib.ticker import MaxNLocator
 
-from . import bias, files, paper, paths
+from . import aliasing, bias, files, paper, paths
 from .datasets import class_names
 from .models import display_name
 from .remedies import display_name as variant_name
@@ -714,9 +714,7 @@ def periodicity(checks: dict[str, pd.DataFrame], stride: int = 32) -> plt.Figure
                 lw=1,
                 alpha=1 if n <= 1 else 0.7,
                 color=f"C{i}",
-                label=(f"{display_name(model)}, {n} init seeds" if n > 1 else display_name(model))
-                if j == 0
-                else None,
+                label=_periodicity_label(model, n) if j == 0 else None,
             )
     top = max(float(t["shift"].max()) for t in checks.values())
     for m in range(stride, int(top) + 1, stride):
@@ -727,7 +725,15 @@ def periodicity(checks: dict[str, pd.DataFrame], stride: int = 32) -> plt.Figure
         title=f"Circular padding, circular shifts; dashed: multiples of the total stride {stride}",
     )
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.text(0.01, 0.02, "exact zeros drawn at 1e-9", transform=ax.transAxes, fontsize=7, color="0.4")
     return fig
+
+
+def _periodicity_label(model: str, seeds: int) -> str:
+    """Legend entry: the network's name, its init seeds when several, and why its head breaks periodicity."""
+    parts = [display_name(model)] + ([f"{seeds} init seeds"] if seeds > 1 else [])
+    note = aliasing.head_note(model)
+    return ", ".join(parts) + (f"\n({note})" if note else "")
 
 
 def stage_curves(table: pd.DataFrame) -> plt.Figure:
@@ -782,7 +788,8 @@ def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
                 label=f"{display_name(model)} ({_rho(t.iloc[0])})",
             )
             ax.set(
-                xlabel="typicality: mean cosine similarity to the 10 nearest sample photos\n(bin midpoint)",
+                xlabel="typicality: mean cosine similarity to the 10 nearest sample photos\n"
+                "(all of other classes; bin midpoint)",
                 ylabel=label(metric),
                 title=f"{label(metric)} per typicality {bins} ({n} images each)",
             )
