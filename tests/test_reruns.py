@@ -147,3 +147,22 @@ def test_rerun_intervals_are_read_beside_the_cis_and_judged(tmp_path):
     assert table.inside_rerun.tolist()[:2] == [True, False] and pd.isna(table.inside_rerun.iloc[2])
     s = reruns.summary(table).loc["09_x"]
     assert (s["with rerun interval"], s["inside rerun interval"]) == (2, 1)
+
+
+def test_labels_name_offsets_and_sizes_but_not_counts(tmp_path):
+    record = {
+        "variant": "uniform",
+        "offset": 3,
+        "images": 1000,
+        "mac": 0.05,
+        "mac_low": 0.04,
+        "mac_high": 0.06,
+    }
+    assert reruns._label(record) == "variant=uniform, offset=3"
+    # a miss saved before labels named offsets is named again from the rerun's own sidecar
+    folder = tmp_path / "2026-01-01-x"
+    folder.mkdir()
+    (folder / "09_fig.json").write_text(json.dumps({"values": [{"variant": "a", "offset": 0}, record]}))
+    miss = {"figure": "09_fig", "part": "", "position": 1, "label": "variant=uniform"}
+    assert reruns._named(tmp_path / "2026-01-01-x.json", miss) == "variant=uniform, offset=3"
+    assert reruns._named(tmp_path / "elsewhere.json", miss) == "variant=uniform"  # no sidecars kept

@@ -40,8 +40,30 @@ def _number(v: object) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+# Integer fields that name a record (an offset, a size, a grid cell), not measure it: part of its label.
+_ID_FIELDS = ("offset", "size", "side", "row", "col", "bin", "shift", "seed", "step", "stride")
+
+
 def _label(r: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in r.items() if isinstance(v, str) and not _DECIMAL.search(v))
+    return ", ".join(
+        f"{k}={v}"
+        for k, v in r.items()
+        if (isinstance(v, str) and not _DECIMAL.search(v))
+        or (k in _ID_FIELDS and isinstance(v, int) and not isinstance(v, bool))
+    )
+
+
+def _named(result: Path, miss: dict) -> str:
+    """A stored miss's record label, read again from the rerun's own sidecars (kept beside its result file)
+    so that records saved before the label named their offsets or sizes get them too."""
+    try:
+        values = _values(result.with_suffix(""), miss["figure"])
+    except FileNotFoundError:
+        return miss["label"]
+    for part, i, r in _records(values):
+        if part == miss["part"] and i == miss["position"]:
+            return _label(r)
+    return miss["label"]
 
 
 def intervals(values: object) -> pd.DataFrame:
@@ -219,7 +241,7 @@ def readme_section(folder: Path | None = None) -> str:
         if misses:
             m = max(misses, key=lambda o: abs(o["shift"]) / max(o["rerun_high"] - o["rerun_low"], 1e-12))
             text += (
-                f". Farthest outside its rerun interval: {m['figure']} {m['label']} {m['quantity']}, "
+                f". Farthest outside its rerun interval: {m['figure']} {_named(path, m)} {m['quantity']}, "
                 f"published {m['value']:.3f}, rerun interval [{m['rerun_low']:.3f}, {m['rerun_high']:.3f}], "
                 f"rerun {m['rerun']:.3f}"
             )
@@ -229,7 +251,7 @@ def readme_section(folder: Path | None = None) -> str:
                 key=lambda o: abs(o["shift"]) / max(o["high"] - o["low"], 1e-12),
             )
             text += (
-                f". Farthest outside its CI: {worst['figure']} {worst['label']} {worst['quantity']}, "
+                f". Farthest outside its CI: {worst['figure']} {_named(path, worst)} {worst['quantity']}, "
                 f"published {worst['value']:.3f} [{worst['low']:.3f}, {worst['high']:.3f}], "
                 f"rerun {worst['rerun']:.3f}"
             )
