@@ -150,3 +150,15 @@ def test_an_edited_schema_invalidates_its_chunks(edited):
             "schema", 1, items, lambda c: calls.append(c) or _ids_table(c), chunk_size=1
         )
     assert table.value.tolist() == [1.0, 2.0] and table.value.dtype == float and ["a"] in calls
+
+
+@pytest.mark.parametrize("name", ["table.csv", "provenance.json"])
+def test_a_folder_standing_for_a_cache_file_is_damage_not_a_crash(name):
+    good = cache.cached_table("dir", 1, ["a", "bb"], _ids_table, chunk_size=1)
+    target = cache.run_dir("dir", 1) / name
+    target.unlink()
+    target.mkdir()
+    (target / "inside").write_text("x")
+    with pytest.warns(cache.DamagedCacheWarning):
+        again = cache.cached_table("dir", 1, ["a", "bb"], _ids_table, chunk_size=1)
+    assert again.equals(good) and target.is_file()

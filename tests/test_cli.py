@@ -33,6 +33,7 @@ def test_help_documents_every_option(capsys):
     text = capsys.readouterr().out
     options = ["--model", "--weights", "--untrained", "--images", "--protocol", "--n", "--n-images"]
     options += ["--steps", "--seed", "--device", "--batch-size", "--chunk-images", "--out", "--figure"]
+    options += ["--overwrite", "--debug"]
     for option in options:  # whole options: "--n" must not pass on the strength of "--n-images"
         assert re.search(rf"{re.escape(option)}(?![\w-])", text), option
     with pytest.raises(SystemExit):
@@ -69,3 +70,109 @@ def test_measure_prints_and_writes_the_librarys_numbers(tmp_path, capsys):
     got = next(r for r in summary if r["condition"] == "black" and r["metric"] == "p_top1_change")
     assert got["value"] == pytest.approx(expected) and f"{expected:.4f}"[:5] in printed
     assert (out / "pairs-crop.csv").exists() and (out / "summary.png").exists()
+
+
+def test_files_sharing_a_name_keep_their_own_ids(tmp_path):
+    """Results are per image id: a/photo.jpg and b/photo.jpg must not be merged into one image."""
+    src = sorted((paths.find_data("ilsvrc2012-val-227") / "images").iterdir())[:3]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    shutil.copy(src[0], tmp_path / "a" / "photo.jpg")
+    shutil.copy(src[1], tmp_path / "b" / "photo.jpg")
+    shutil.copy(src[2], tmp_path / "b" / "photo.png")  # JPEG bytes: decoded by content, named by path
+    images = cli.load_image_set(str(tmp_path), None, 0)
+    assert [i.id for i in images] == ["a/photo.jpg", "b/photo.jpg", "b/photo.png"]
+    from invariance import evaluate
+
+    with pytest.raises(ValueError, match="image ids repeat"):
+        evaluate.check_images([images[0], images[0]], 1000)
+
+
+def _val_folder(tmp_path, labels: str):
+    src = sorted((paths.find_data("ilsvrc2012-val-227") / "images").iterdir())[:2]
+    for p in src:
+        shutil.copy(p, tmp_path / p.name)
+    (tmp_path / "labels.txt").write_text(labels.format(*[p.name for p in src]))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ("{0},1\n", "1 images have no label"),
+        ("{0},1\n,abc\n{1},2\n", "line 2: ',abc' is not"),
+        ("{0},1\n{1},5000\n", "line 2: .*5000"),
+    ],
+)
+def test_a_broken_labels_file_is_an_error_not_an_unlabelled_folder(tmp_path, labels, message):
+    with pytest.raises(ValueError, match=message):
+        cli.load_image_set(str(_val_folder(tmp_path, labels)), None, 0)
+
+
+def test_class_folders_must_all_be_imagenet_classes(tmp_path):
+    src = sorted((paths.find_data("ilsvrc2012-val-227") / "images").iterdir())[0]
+    (tmp_path / "n01440764").mkdir()
+    shutil.copy(src, tmp_path / "n01440764" / "a.jpg")
+    (tmp_path / "other").mkdir()
+    shutil.copy(src, tmp_path / "other" / "b.jpg")
+    with pytest.raises(ValueError, match="other folders beside them: other"):
+        cli.load_image_set(str(tmp_path), None, 0)
+    shutil.rmtree(tmp_path / "other")
+    (tmp_path / "n99999999").mkdir()
+    with pytest.raises(ValueError, match="'n99999999' is not one of the 1,000"):
+        cli.load_image_set(str(tmp_path), None, 0)
+
+
+def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
+    a_file = tmp_path / "results"
+    a_file.write_text("not a folder")
+    cases = [
+        (["--out", str(a_file)], "is a file, not a folder"),
+        (["--device", "gpu", "--out", str(tmp_path / "o1")], "device 'gpu' is not one of"),
+        (["--images", "", "--out", str(tmp_path / "o2")], "--images is empty"),
+    ]
+    for extra, message in cases:
+        assert cli.main(["measure", "--model", "lite0", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("invariance: error: ") and message in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["measure", "--model", "lite0", "--n", "-1"])
+    assert stop.value.code == 2 and "not a whole number >= 0" in capsys.readouterr().err
+
+
+def test_an_interrupt_says_finished_work_is_kept(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "measure_command", interrupted)
+    assert cli.main(["measure", "--model", "lite0"]) == 130
+    assert "run the same command again to resume" in capsys.readouterr().err
+
+
+def test_another_runs_results_are_not_overwritten_silently(tmp_path):
+    out = tmp_path / "out"
+    first = cli.parser().parse_args(
+        ["measure", "--model", "lite0", "--protocol", "black", "crop", "--out", str(out)]
+    )
+    cli.check_out(out, first)  # empty: fine
+    settings = {k: str(v) if isinstance(v, type(out)) else v for k, v in vars(first).items()}
+    (out / "summary.json").write_text(json.dumps({"settings": settings}))
+    for name in ("pairs-black.csv", "pairs-crop.csv"):
+        (out / name).write_text("x")
+    cli.check_out(out, first)  # the same run again: its results are replaced
+    other = cli.parser().parse_args(["measure", "--model", "lite1", "--out", str(out)])
+    with pytest.raises(FileExistsError, match="holds the results of another run"):
+        cli.check_out(out, other)
+    assert (out / "pairs-crop.csv").exists()  # nothing lost by the refusal
+    again = cli.parser().parse_args(["measure", "--model", "lite1", "--out", str(out), "--overwrite"])
+    cli.check_out(out, again)
+    assert not (out / "pairs-crop.csv").exists() and (out / "pairs-black.csv").exists()  # black is rewritten
+
+
+def test_small_sources_are_named(few_images, caplog):
+    from invariance.images import SourceImage
+
+    tiny = SourceImage("tiny", -1, few_images[0].pixels[:, :20, :15])
+    with caplog.at_level("WARNING", logger="invariance.cli"):
+        cli.warn_small([few_images[0], tiny], 224)
+    assert "1 of 2 images have a shorter side under 50 px" in caplog.text and "'tiny', 15x20" in caplog.text

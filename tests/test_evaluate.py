@@ -234,3 +234,12 @@ def test_freed_memory_setting_can_be_turned_off(monkeypatch):
         monkeypatch.setenv(allocator.ENV, off)
         allocator._state = None
         assert allocator.keep_freed_memory() is False
+
+
+def test_labels_outside_the_networks_classes_are_refused(few_images):
+    from invariance.images import SourceImage
+
+    bad = SourceImage(few_images[0].id, 5000, few_images[0].pixels)
+    with pytest.raises(ValueError, match="labels are not classes of this network .0-999.*5000"):
+        evaluate.check_images([bad], 1000)
+    evaluate.check_images(few_images, 1000)  # labelled and unlabelled (-1) images pass

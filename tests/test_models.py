@@ -26,6 +26,7 @@ def test_missing_hub_weights_fail_fast_with_instructions(monkeypatch, tmp_path):
         models.load("vgg16")
     assert time.perf_counter() - start < 2.0
     assert "timm/vgg16.tv_in1k" in str(err.value) and "weights_path" in str(err.value)
+    assert "--weights FILE" in str(err.value) and "--untrained" in str(err.value)  # the command line's names
     with pytest.raises(models.WeightsUnavailableError, match="not found"):
         models.load("resnet50", weights_path=tmp_path / "nope.pth")
 
@@ -120,3 +121,28 @@ def test_display_names_are_the_papers_names():
     assert models.display_name("my-own-net") == "my-own-net"  # outside the registry: unchanged
     net = models.load("resnet50", pretrained=False)
     assert models.display_name(net.label) == "ResNet50 (untrained)"
+
+
+def test_unreadable_or_mismatched_weights_get_a_short_safe_message(tmp_path):
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(models.WeightsUnavailableError) as err:
+        models.read_state_dict(junk)
+    assert "junk.pth" in str(err.value) and "loads safely" in str(err.value)
+    assert "False" not in str(err.value)  # never the advice to unpickle an untrusted file
+    other = tmp_path / "other.pth"
+    torch.save(timm.create_model("mobilenetv3_small_050").state_dict(), other)
+    with pytest.raises(models.WeightsUnavailableError) as err:
+        models.load("resnet50", weights_path=other)  # every key missing: the message stays short
+    assert len(str(err.value)) < 700 and "characters in all" in str(err.value)
+
+
+def test_devices_are_checked_with_a_clear_message():
+    from invariance import profiles
+
+    assert profiles.resolve_device("cpu") == "cpu"
+    with pytest.raises(ValueError, match="'gpu' is not one of: cpu, cuda"):
+        profiles.resolve_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="has 0 CUDA GPU"):
+            profiles.resolve_device("cuda")

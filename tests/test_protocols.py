@@ -307,3 +307,10 @@ def test_mean_background_painted_before_the_paste_equals_filling_after(protocol)
 def test_build_frames_refuses_no_images():
     with pytest.raises(ValueError, match="at least one image"):
         protocols.build_frames(protocols.Translation(), [], 64)
+
+
+def test_a_protocol_too_long_for_any_object_says_so():
+    with pytest.raises(ValueError, match="at most 124 steps fit .no object could move that far."):
+        protocols.check_fits(protocols.Scale(steps=500), 224)
+    with pytest.raises(ValueError, match="or a side of at most 24$"):
+        protocols.check_fits(protocols.Scale(steps=200), 224)

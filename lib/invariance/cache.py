@@ -79,7 +79,15 @@ def _damaged(path: Path, reason: str) -> None:
         DamagedCacheWarning,
         stacklevel=3,
     )
-    path.unlink(missing_ok=True)
+    _remove(path)
+
+
+def _remove(path: Path) -> None:
+    """Delete a cache file, or a folder standing where a file should be."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def cached_table(
@@ -121,6 +129,8 @@ def cached_table(
             return table
         except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
             _damaged(table_path, str(e))
+            if record_path.is_dir():  # would block writing the new record
+                _remove(record_path)
     folder.mkdir(parents=True, exist_ok=True)
     dtypes: dict[str, str] | None = None
     if schema_path.exists():

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +24,8 @@ import pandas as pd
 
 from . import config, datasets, distributed, evaluate, files, metrics, models, paths, profiles, protocols
 from .images import SourceImage, load_images
+
+log = logging.getLogger(__name__)
 
 PROTOCOLS = ("crop", "black", "mean", "inpaint", "scale")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -32,6 +37,8 @@ def load_image_set(spec: str, n: int | None, seed: int) -> list[SourceImage]:
     (None: all)."""
     if spec == "sample":
         return datasets.load_sample(n, seed)
+    if not spec.strip():  # Path("") is the current folder: never what an empty argument meant
+        raise ValueError("--images is empty: give 'sample', a data set name, a folder, or a glob")
     folder = Path(spec).expanduser()
     if not folder.is_dir() and not any(c in spec for c in "*?["):
         try:
@@ -44,20 +51,43 @@ def load_image_set(spec: str, n: int | None, seed: int) -> list[SourceImage]:
     if folder.is_dir():
         labels = folder / "labels.txt"
         for candidate in (folder, folder / "images"):
-            try:
+            if not candidate.is_dir():
+                continue
+            try:  # a val layout with bad labels or class folders is an error, not an unlabelled folder
                 entries = datasets.val_entries(candidate, labels if labels.exists() else None)
-            except (FileNotFoundError, ValueError):
+            except datasets.NotValLayoutError:
                 continue
             return _load(entries, n, seed)
         found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        root = folder
     else:
         found = sorted(
             Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in IMAGE_SUFFIXES
         )
+        root = None
     if not found:
         raise FileNotFoundError(f"--images {spec!r}: no image files ({', '.join(IMAGE_SUFFIXES)}) found")
-    entries = [datasets.Entry(p.stem, p, -1) for p in found]
-    return _load(entries, n, seed)
+    return _load(
+        [datasets.Entry(i, p, -1) for i, p in zip(unique_ids(found, root), found, strict=True)], n, seed
+    )
+
+
+def unique_ids(found: Sequence[Path], root: Path | None) -> list[str]:
+    """Image ids for unlabelled files: the file names without suffix, or, where two files would share one
+    (a/photo.jpg, b/photo.jpg, b/photo.png), every file's path (relative to root when given): results are
+    per image id, so a shared id would silently merge different images."""
+    stems = [p.stem for p in found]
+    if len(set(stems)) == len(stems):
+        return stems
+    ids = [(p.relative_to(root) if root else p).as_posix() for p in found]
+    if len(set(ids)) < len(ids):  # the same file twice (overlapping globs)
+        raise ValueError(f"--images lists the same file more than once, e.g. {_first_repeat(ids)}")
+    return ids
+
+
+def _first_repeat(items: Sequence[str]) -> str:
+    seen: set[str] = set()
+    return next(i for i in items if i in seen or seen.add(i))  # type: ignore[func-returns-value]
 
 
 def _load(entries: Sequence[datasets.Entry], n: int | None, seed: int) -> list[SourceImage]:
@@ -98,6 +128,17 @@ def measure(
     return tables, summary
 
 
+def _count(text: str) -> int:
+    """A whole number >= 0 (--n: 0 means all images; --seed)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return n
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="invariance", description="One-pixel robustness of image classifiers.")
     sub = top.add_subparsers(dest="command", required=True)
@@ -126,12 +167,12 @@ def parser() -> argparse.ArgumentParser:
         "--n",
         "--n-images",
         dest="n",
-        type=int,
+        type=_count,
         default=200,
         help="images (seeded subset; 0: all); under torchrun write --n-images",
     )
     m.add_argument("--steps", type=int, default=8, help="one-pixel steps per image (frames - 1)")
-    m.add_argument("--seed", type=int, default=0, help="seed of the image subset and the random positions")
+    m.add_argument("--seed", type=_count, default=0, help="seed of the image subset and the random positions")
     m.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
     m.add_argument(
         "--batch-size", type=int, default=None, help="frames per forward pass (default: the device's)"
@@ -144,16 +185,89 @@ def parser() -> argparse.ArgumentParser:
         "(default: about 50, rounded up so that a chunk's frames fill whole batches)",
     )
     m.add_argument("--out", type=Path, default=Path("invariance-results"), help="folder for the result files")
+    m.add_argument("--overwrite", action="store_true", help="replace another run's results in --out")
     m.add_argument("--figure", action="store_true", help="also save <out>/summary.png")
+    m.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: a user's mistake (a bad value, a missing file or weights) is one line on stderr and
+    exit status 2; an interrupt says that finished work is kept (status 130); --debug shows tracebacks."""
     args = parser().parse_args(argv)
+    try:
+        return measure_command(args)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(
+            "invariance: interrupted; finished chunks are kept in the result cache: run the same command "
+            "again to resume from them",
+            file=sys.stderr,
+        )
+        return 130
+    except (ValueError, OSError, models.UnknownModelError, RuntimeError) as e:
+        if args.debug:
+            raise
+        where = f" ({type(e).__name__}; --debug shows where)" if isinstance(e, RuntimeError) else ""
+        print(f"invariance: error: {e}{where}", file=sys.stderr)
+        return 2
+
+
+RUN_SETTINGS = ("model", "weights", "untrained", "images", "n", "seed", "steps")
+
+
+def check_out(out: Path, args: argparse.Namespace) -> None:
+    """Before any computing: --out must be (or become) a writable folder, and must not hold another run's
+    results unless --overwrite (then that run's pairs files, which this run would not replace, go)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder: choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK):
+        raise PermissionError(f"--out {out} is not writable: choose another --out")
+    ours = [f"pairs-{p}.csv" for p in args.protocol]
+    stale = sorted(p for p in out.glob("pairs-*.csv") if p.name not in ours)
+    if not stale and not (out / "summary.json").exists():
+        return
+    same = False
+    try:
+        earlier = json.loads((out / "summary.json").read_text())["settings"]
+        now = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+        same = all(earlier.get(k) == now.get(k) for k in RUN_SETTINGS) and not stale
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no readable record of the earlier run: treat it as another run
+    if same:
+        return  # the same run again (its results come from the cache): replace them
+    if not args.overwrite:
+        raise FileExistsError(
+            f"--out {out} holds the results of another run (other model, images, settings or protocols): "
+            "choose another --out, or pass --overwrite to replace them"
+        )
+    for path in stale:
+        path.unlink(missing_ok=True)  # under torchrun every rank gets here
+
+
+def warn_small(images: Sequence[SourceImage], canvas: int) -> None:
+    """Say when sources are far smaller than the object they become (enlarged more than 2x)."""
+    least = protocols.scaled(100, canvas) // 2
+    small = [img for img in images if min(img.size) < least]
+    if small:
+        h, w = small[0].size
+        log.warning(
+            "%d of %d images have a shorter side under %d px, half the %d px object on a %d px canvas: they "
+            "are enlarged more than 2x (e.g. %r, %dx%d)",
+            len(small), len(images), least, 2 * least, canvas, small[0].id, w, h,
+        )  # fmt: skip
+
+
+def measure_command(args: argparse.Namespace) -> int:
+    """`invariance measure`: checks the output folder first, then measures, writes and prints."""
+    check_out(args.out, args)
     config.set_numerics(args.seed)
     device = distributed.local_device(profiles.resolve_device(args.device))
     model = models.load(args.model, pretrained=not args.untrained, weights_path=args.weights, device=device)
     images = load_image_set(args.images, args.n if args.n > 0 else None, args.seed)
+    warn_small(images, model.data_config.input_size)
     tables, summary = measure(
         model,
         images,

@@ -102,35 +102,67 @@ def sample_entries(root: Path | None = None) -> list[Entry]:
     return entries
 
 
+class NotValLayoutError(FileNotFoundError):
+    """A folder is not laid out as ImageNet val (no wnid sub-folders, no ILSVRC2012_val_* files): callers may
+    read it another way. Bad content in a val layout (labels, class folders) is a ValueError instead."""
+
+
+N_CLASSES = 1000
+
+
 def val_entries(folder: str | Path, labels_file: str | Path | None = None) -> list[Entry]:
     """ImageNet validation images, flat (`ILSVRC2012_val_*.JPEG` + labels file) or in wnid sub-folders.
 
-    labels_file: lines `val/<file>,<index>`; default: class_labels.txt of the val boxes data set.
+    labels_file: lines `val/<file>,<index>`; default: class_labels.txt of the val boxes data set. Raises
+    NotValLayoutError for a folder of another layout, ValueError naming the line or folder that is wrong.
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise FileNotFoundError(f"ImageNet validation folder not found: {folder}")
     subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and _WNID.match(d.name))
     if subdirs:
+        others = sorted(d.name for d in folder.iterdir() if d.is_dir() and not _WNID.match(d.name))
+        if others:  # a class folder with another name would silently lose its images
+            raise ValueError(
+                f"{folder} has ImageNet class folders (n########) and other folders beside them: "
+                f"{', '.join(others[:5])}; move those out, or point at a folder of one layout"
+            )
+        classes = {d: label_of_wnid(d.name) for d in subdirs}  # every folder checked, empty ones too
         return [
-            Entry(p.stem, p, label_of_wnid(d.name))
+            Entry(p.stem, p, classes[d])
             for d in subdirs
             for p in sorted(d.iterdir())
             if p.suffix.lower() in (".jpeg", ".jpg", ".png")
         ]
     files = sorted(p for p in folder.iterdir() if _VAL_FILE.match(p.name))
     if not files:
-        raise FileNotFoundError(f"{folder} holds neither wnid sub-folders nor ILSVRC2012_val_*.JPEG files.")
+        raise NotValLayoutError(f"{folder} holds neither wnid sub-folders nor ILSVRC2012_val_*.JPEG files.")
     labels_path = Path(labels_file) if labels_file else paths.find_data(BOXES_NAME) / "class_labels.txt"
-    labels = {}
-    for line in labels_path.read_text().splitlines():
-        name, _, idx = line.strip().rpartition(",")
-        if name:
-            labels[Path(name).name] = int(idx)
+    labels = read_labels(labels_path)
     missing = [p.name for p in files if p.name not in labels]
     if missing:
         raise ValueError(f"{len(missing)} images have no label in {labels_path}, e.g. {missing[0]}")
     return [Entry(p.stem, p, labels[p.name]) for p in files]
+
+
+def read_labels(path: Path) -> dict[str, int]:
+    """{file name: class index} from lines `<path>,<index>` (blank lines skipped); ValueError naming the first
+    line that is not of that form or whose index is not a class (0-999)."""
+    labels = {}
+    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, _, idx = line.strip().rpartition(",")
+        try:
+            label = int(idx)
+        except ValueError:
+            label = -1
+        if not name or not 0 <= label < N_CLASSES:
+            raise ValueError(
+                f"{path}, line {number}: {line.strip()!r} is not '<file>,<class index 0-{N_CLASSES - 1}>'"
+            )
+        labels[Path(name).name] = label
+    return labels
 
 
 def subset(entries: Sequence[Entry], n: int | None, seed: int) -> list[Entry]:

@@ -86,6 +86,7 @@ def run(
     chunk_images: int | None = None,
 ) -> pd.DataFrame | None:
     """evaluate.run over this rank's shard; rank 0 returns the merged table, other ranks None."""
+    evaluate.check_images(images, getattr(model.module, "num_classes", None))  # on every rank: all stop alike
     rank, world = setup(str(model.device))
     mine = shard(images, rank, world)
     table = evaluate.run(

@@ -212,6 +212,7 @@ def evaluate_images(
     batch_size = _checked_batch(batch_size, model.device)
     if not images:
         return pd.DataFrame(columns=COLUMNS)
+    check_images(images, getattr(model.module, "num_classes", None))
     canvas = model.data_config.input_size
     k = n_frames(protocol, canvas)
     # Images per group: when small enough, a group's frames are a whole number of batches (no frames wait
@@ -254,6 +255,24 @@ def evaluate_images(
         run_frames(sum(f.shape[0] for f in pending))
     merged = {name: torch.cat([v[name] for v in values]) for name in values[0]}
     return table_of(merged, [img.id for img in images], labels)
+
+
+def check_images(images: Sequence[SourceImage], classes: int | None) -> None:
+    """ValueError unless every image has its own id (results are per image id: a shared one would merge
+    different images) and every known label (>= 0) is one of the network's classes."""
+    seen: set = set()
+    repeated = [img.id for img in images if img.id in seen or seen.add(img.id)]
+    if repeated:
+        raise ValueError(
+            f"{len(repeated)} image ids repeat (e.g. {repeated[0]!r}): give each image its own id"
+        )
+    if classes:
+        wrong = [img for img in images if img.label >= classes]
+        if wrong:
+            raise ValueError(
+                f"{len(wrong)} labels are not classes of this network (0-{classes - 1}), e.g. image "
+                f"{wrong[0].id!r} has {wrong[0].label}"
+            )
 
 
 def images_per_whole_batches(batch_size: int, k: int) -> int:
@@ -300,6 +319,7 @@ def run(
     chunk_images = chunk_size(chunk_images, batch, n_frames(protocol, model.data_config.input_size))
     if not images:
         return pd.DataFrame(columns=COLUMNS)
+    check_images(images, getattr(model.module, "num_classes", None))  # before any chunk is computed
     slug, key, where = f"{model.name}-{protocol.name}", None, ""
     if cache:  # the key hashes every image's pixels: only worth it when results are cached
         key = {

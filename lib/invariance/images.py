@@ -132,7 +132,8 @@ def load_images(
             warnings.warn(f"Skipping image {path}: {e}", stacklevel=2)
             skipped.append((Path(path), str(e)))
             continue
-        pixels = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+        # contiguous and writable: a tiny image's transpose can be a read-only view of PIL's buffer
+        pixels = torch.from_numpy(np.require(rgb.transpose(2, 0, 1), requirements=["C", "W"]))
         images.append(SourceImage(id=image_id, label=int(label), pixels=pixels, path=Path(path)))
     if skipped:
         log.warning("Skipped %d of %d images (see warnings above)", len(skipped), len(images) + len(skipped))

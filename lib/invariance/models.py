@@ -189,8 +189,11 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise WeightsUnavailableError(f"weights file not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise WeightsUnavailableError(f"cannot read weights from {path} ({type(e).__name__}: {e})") from e
+    except Exception as e:  # torch's own text suggests weights_only=False, which would run the file's code
+        raise WeightsUnavailableError(
+            f"cannot read weights from {path}: not a state dict (.pth/.pt) that loads safely, or damaged "
+            f"({type(e).__name__})"
+        ) from e
     state = state.get("state_dict", state) if isinstance(state, dict) else state
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsUnavailableError(f"{path} holds no state dict of tensors")
@@ -248,6 +251,12 @@ def _cached_hub_file(repo_id: str) -> Path | None:
     return None
 
 
+def _brief(e: Exception, limit: int = 400) -> str:
+    """An exception's text cut to `limit` characters (a key mismatch lists every tensor: tens of KB)."""
+    text = " ".join(str(e).split())
+    return text if len(text) <= limit else text[:limit] + f" ... ({len(text):,} characters in all)"
+
+
 def _create_hub(s: ModelSpec, weights_path: Path | None) -> tuple[nn.Module, str]:
     """Pretrained paper network from a local file, the HF cache, or a download (fast failure offline)."""
     if weights_path is not None:
@@ -259,7 +268,7 @@ def _create_hub(s: ModelSpec, weights_path: Path | None) -> tuple[nn.Module, str
             module = timm.create_model(s.timm_name, pretrained=True, pretrained_cfg_overlay=overlay)
         except Exception as e:  # timm's own message names no file
             raise WeightsUnavailableError(
-                f"{s.name}: cannot load weights from {weights_path} ({type(e).__name__}: {e})"
+                f"{s.name}: cannot load weights from {weights_path} ({type(e).__name__}: {_brief(e)})"
             ) from e
         return module, f"file:{weights_path.name}:sha256:{paths.file_sha256(weights_path)[:16]}"
     repo_id = f"timm/{s.timm_name}"
@@ -276,7 +285,8 @@ def _create_hub(s: ModelSpec, weights_path: Path | None) -> tuple[nn.Module, str
             "and the hub cannot be reached (or HF_HUB_OFFLINE=1).\n"
             f"On a machine with internet: `python -c \"import timm; timm.create_model('{s.timm_name}', "
             f'pretrained=True)"` fills the cache (copy it here), or download {repo_id} and pass '
-            "weights_path=<file>. Use pretrained=False for the untrained architecture."
+            "weights_path=<file> (`--weights FILE` in `invariance measure`). Use pretrained=False "
+            "(`--untrained`) for the untrained architecture."
         )
     module = timm.create_model(s.timm_name, pretrained=True)
     return module, f"hf:{repo_id}"

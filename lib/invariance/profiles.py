@@ -307,8 +307,21 @@ class Settings:
 
 
 def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' where a GPU is, else 'cpu'; ValueError for a name torch does not know, or for a
+    GPU this machine lacks (saying what to use instead)."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device {device!r} is not one of: cpu, cuda, cuda:N, auto") from None
+    if kind.type == "cuda":
+        have = torch.cuda.device_count()
+        if (kind.index or 0) >= have:
+            raise ValueError(
+                f"device {device!r}: this machine has {have} CUDA GPU(s); use "
+                + ("cpu (or auto)" if not have else f"cuda:0 to cuda:{have - 1}")
+            )
     return device
 
 

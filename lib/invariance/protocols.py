@@ -392,7 +392,11 @@ def check_fits(protocol: Protocol, canvas: int) -> None:
         raise ValueError(
             f"{protocol.name}: a {side} px object (side {protocol.side} at 224) moved or grown "
             f"{protocol.steps} px does not fit a {canvas} px canvas; at most {max(canvas - side, 0)} steps "
-            f"fit, or a side of at most {(canvas - protocol.steps) * 224 // canvas}"
+            + (
+                f"fit, or a side of at most {(canvas - protocol.steps) * 224 // canvas}"
+                if protocol.steps < canvas
+                else "fit (no object could move that far)"
+            )
         )
 
 
