@@ -27,3 +27,20 @@ def test_a_failed_launch_is_recorded_not_raised(monkeypatch):
     got = bench.sharded_vs_one("lite0", 4, 2, "cpu", 1)
     assert got["images"] == 4 and got["processes"] == 2
     assert got["failed"].endswith("RuntimeError: no GPU 1") and "sharded_over_one" not in got
+
+
+def test_the_reason_of_a_failed_launch_is_its_error_line_not_torchruns_border():
+    torchrun = "\n".join(
+        [
+            "invariance: error: torchrun started 2 processes on this machine but it has 1 GPU(s)",
+            "Traceback (most recent call last):",
+            "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: ",
+            "============================================================",
+            "invariance FAILED",
+            "------------------------------------------------------------",
+            "============================================================",
+        ]
+    )
+    assert bench.error_line(torchrun).startswith("invariance: error: torchrun started 2 processes")
+    assert bench.error_line("x\nValueError: bad\n=====\n") == "ValueError: bad"
+    assert bench.error_line("") == "no error output"

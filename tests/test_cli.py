@@ -118,6 +118,13 @@ def test_class_folders_must_all_be_imagenet_classes(tmp_path):
     with pytest.raises(ValueError, match="other folders beside them: other"):
         cli.load_image_set(str(tmp_path), None, 0)
     shutil.rmtree(tmp_path / "other")
+    (tmp_path / ".ipynb_checkpoints").mkdir()  # hidden folders are no classes
+    (tmp_path / "n01443537").mkdir()
+    shutil.copy(src, tmp_path / "n01443537" / "a.jpg")  # a name two classes share: wnid/name ids
+    assert [i.id for i in cli.load_image_set(str(tmp_path), None, 0)] == [
+        "n01440764/a.jpg",
+        "n01443537/a.jpg",
+    ]
     (tmp_path / "n99999999").mkdir()
     with pytest.raises(ValueError, match="'n99999999' is not one of the 1,000"):
         cli.load_image_set(str(tmp_path), None, 0)
@@ -135,6 +142,7 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
         assert cli.main(["measure", "--model", "lite0", *extra]) == 2
         err = capsys.readouterr().err
         assert err.startswith("invariance: error: ") and message in err and "Traceback" not in err
+    assert not (tmp_path / "o1").exists()  # nothing is created for a command that stops early
     with pytest.raises(SystemExit) as stop:
         cli.main(["measure", "--model", "lite0", "--n", "-1"])
     assert stop.value.code == 2 and "not a whole number >= 0" in capsys.readouterr().err
@@ -152,21 +160,21 @@ def test_an_interrupt_says_finished_work_is_kept(monkeypatch, capsys):
 def test_another_runs_results_are_not_overwritten_silently(tmp_path):
     out = tmp_path / "out"
     first = cli.parser().parse_args(
-        ["measure", "--model", "lite0", "--protocol", "black", "crop", "--out", str(out)]
+        ["measure", "--model", "lite0", "--protocol", "black", "crop", "--figure", "--out", str(out)]
     )
-    cli.check_out(out, first)  # empty: fine
+    assert cli.check_out(out, first) == []  # empty: fine
     settings = {k: str(v) if isinstance(v, type(out)) else v for k, v in vars(first).items()}
     (out / "summary.json").write_text(json.dumps({"settings": settings}))
-    for name in ("pairs-black.csv", "pairs-crop.csv"):
+    for name in ("pairs-black.csv", "pairs-crop.csv", "summary.csv", "summary.png"):
         (out / name).write_text("x")
-    cli.check_out(out, first)  # the same run again: its results are replaced
+    assert cli.check_out(out, first) == []  # the same run again: it replaces its own files
     other = cli.parser().parse_args(["measure", "--model", "lite1", "--out", str(out)])
     with pytest.raises(FileExistsError, match="holds the results of another run"):
         cli.check_out(out, other)
-    assert (out / "pairs-crop.csv").exists()  # nothing lost by the refusal
     again = cli.parser().parse_args(["measure", "--model", "lite1", "--out", str(out), "--overwrite"])
-    cli.check_out(out, again)
-    assert not (out / "pairs-crop.csv").exists() and (out / "pairs-black.csv").exists()  # black is rewritten
+    stale = cli.check_out(out, again)  # deleted by the caller once the new results are written
+    assert sorted(p.name for p in stale) == ["pairs-crop.csv", "summary.png"]
+    assert all(p.exists() for p in stale)  # nothing is lost before the new run has finished
 
 
 def test_small_sources_are_named(few_images, caplog):
@@ -174,5 +182,23 @@ def test_small_sources_are_named(few_images, caplog):
 
     tiny = SourceImage("tiny", -1, few_images[0].pixels[:, :20, :15])
     with caplog.at_level("WARNING", logger="invariance.cli"):
-        cli.warn_small([few_images[0], tiny], 224)
+        cli.warn_small([few_images[0], tiny], 224, ["black"])
     assert "1 of 2 images have a shorter side under 50 px" in caplog.text and "'tiny', 15x20" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="invariance.cli"):
+        cli.warn_small([few_images[0], tiny], 224, ["crop"])  # crop makes the whole canvas of the source
+    assert "under 112 px, half the 224 px" in caplog.text
+
+
+def test_val_files_without_any_labels_are_read_unlabelled(tmp_path, monkeypatch, caplog):
+    src = sorted((paths.find_data("ilsvrc2012-val-227") / "images").iterdir())[:2]
+    for p in src:
+        shutil.copy(p, tmp_path / p.name)
+
+    def nowhere(name):
+        raise paths.DataNotFoundError(f"no {name}")
+
+    monkeypatch.setattr(paths, "find_data", nowhere)  # no labels.txt and no boxes data set to label them
+    with caplog.at_level("WARNING", logger="invariance.cli"):
+        images = cli.load_image_set(str(tmp_path), None, 0)
+    assert len(images) == 2 and all(i.label == -1 for i in images) and "unlabelled" in caplog.text

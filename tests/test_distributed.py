@@ -122,3 +122,15 @@ def test_more_processes_than_gpus_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
     with pytest.raises(RuntimeError, match="--device cpu"):
         distributed.check_gpus_for_ranks(0, 1)
+
+
+def test_the_gpu_count_is_checked_before_a_rank_picks_its_gpu(monkeypatch):
+    import torch
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(RuntimeError, match="--nproc_per_node 1"):
+        distributed.local_device("cuda")
+    assert distributed.local_device("cpu") == "cpu"

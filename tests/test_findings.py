@@ -191,7 +191,7 @@ def test_depth_verdict_says_which_way_overlapping_estimates_go():
 def test_protocol_sentence_names_the_protocols_that_change_almost_every_pixel():
     rows = [{"protocol": "crop", "pixels_changed": 1.0}, {"protocol": "black", "pixels_changed": 0.27}]
     text = findings.f02_protocols(rows)
-    assert "crop 100%, black 27%. Crop change almost every pixel a little" in text
+    assert "crop 100%, black 27%. Crop changes almost every pixel a little" in text
     rows[0]["pixels_changed"] = 0.3
     assert text != findings.f02_protocols(rows) and "The large differences sit at" in findings.f02_protocols(
         rows
@@ -247,5 +247,5 @@ def test_size_and_stride_sentences_follow_the_intervals():
         for o in range(32)
     ]  # fmt: skip
     text = findings.f09_controlled(offsets)
-    assert "(8, 16, 24), the photographer network changes 0.20 on average vs 0.10" in text
+    assert "(8, 16, 24; every variant that subsamples has it), the photographer network changes 0.20" in text
     assert "each offset's CI is about +/-0.10, and this difference is not tested." in text

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import resource
 import statistics
 import time
@@ -235,6 +236,16 @@ def shard_skip_reason(device: torch.device, procs: int) -> str | None:
     return None
 
 
+def error_line(stderr: str) -> str:
+    """The line of a failed command's stderr that says what went wrong: the last `invariance: error:` line,
+    else the last `SomethingError: ...` line (torchrun ends its report with a border of = signs), else the
+    last line of text."""
+    lines = [ln.strip() for ln in stderr.splitlines() if set(ln.strip()) - set("=- ")]
+    ours = [ln for ln in lines if ln.startswith("invariance: error:")]
+    raised = [ln for ln in lines if re.match(r"^[\w.]*(Error|Exception)\b", ln)]
+    return (ours or raised or lines or ["no error output"])[-1]
+
+
 def sharded_vs_one(
     model: str, n_images: int, procs: int, device: str, repeats: int, untrained: bool = False
 ) -> dict:
@@ -268,8 +279,8 @@ def sharded_vs_one(
     try:
         times = alternate({name: timer(cmd) for name, cmd in commands.items()}, repeats)
     except subprocess.CalledProcessError as e:  # keep the rest of the bench's results: say why, go on
-        tail = (e.stderr or b"").decode(errors="replace").strip().splitlines()[-1:] or ["no error output"]
-        return {"images": n_images, "processes": procs, "failed": f"{' '.join(e.cmd[:4])} ...: {tail[0]}"}
+        reason = error_line((e.stderr or b"").decode(errors="replace"))
+        return {"images": n_images, "processes": procs, "failed": f"{' '.join(e.cmd[:4])} ...: {reason}"}
     return {
         "images": n_images,
         "processes": procs,

@@ -57,6 +57,11 @@ def load_image_set(spec: str, n: int | None, seed: int) -> list[SourceImage]:
                 entries = datasets.val_entries(candidate, labels if labels.exists() else None)
             except datasets.NotValLayoutError:
                 continue
+            except paths.DataNotFoundError:  # val files, no labels.txt, no boxes data set to label them
+                log.warning(
+                    "%s: no labels.txt and no val boxes data set: the images are unlabelled", candidate
+                )
+                break
             return _load(entries, n, seed)
         found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
         root = folder
@@ -80,14 +85,10 @@ def unique_ids(found: Sequence[Path], root: Path | None) -> list[str]:
     if len(set(stems)) == len(stems):
         return stems
     ids = [(p.relative_to(root) if root else p).as_posix() for p in found]
-    if len(set(ids)) < len(ids):  # the same file twice (overlapping globs)
-        raise ValueError(f"--images lists the same file more than once, e.g. {_first_repeat(ids)}")
+    twice = evaluate.repeated(ids)
+    if twice:  # the same file twice (overlapping globs)
+        raise ValueError(f"--images lists the same file more than once, e.g. {twice[0]}")
     return ids
-
-
-def _first_repeat(items: Sequence[str]) -> str:
-    seen: set[str] = set()
-    return next(i for i in items if i in seen or seen.add(i))  # type: ignore[func-returns-value]
 
 
 def _load(entries: Sequence[datasets.Entry], n: int | None, seed: int) -> list[SourceImage]:
@@ -217,57 +218,58 @@ def main(argv: Sequence[str] | None = None) -> int:
 RUN_SETTINGS = ("model", "weights", "untrained", "images", "n", "seed", "steps")
 
 
-def check_out(out: Path, args: argparse.Namespace) -> None:
+def check_out(out: Path, args: argparse.Namespace) -> list[Path]:
     """Before any computing: --out must be (or become) a writable folder, and must not hold another run's
-    results unless --overwrite (then that run's pairs files, which this run would not replace, go)."""
+    results unless --overwrite. Returns that run's files which this run will not replace (its other
+    protocols' pairs, its figure when this run draws none), to delete once this run's results are written."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file, not a folder: choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise PermissionError(f"--out {out} is not writable: choose another --out")
-    ours = [f"pairs-{p}.csv" for p in args.protocol]
-    stale = sorted(p for p in out.glob("pairs-*.csv") if p.name not in ours)
-    if not stale and not (out / "summary.json").exists():
-        return
-    same = False
+    ours = {f"pairs-{p}.csv" for p in args.protocol} | ({"summary.png"} if args.figure else set())
+    earlier_files = sorted([*out.glob("pairs-*.csv"), *out.glob("summary.*")])
+    stale = [p for p in earlier_files if p.name not in ours and p.name not in ("summary.csv", "summary.json")]
+    if not earlier_files:
+        return []
     try:
         earlier = json.loads((out / "summary.json").read_text())["settings"]
         now = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-        same = all(earlier.get(k) == now.get(k) for k in RUN_SETTINGS) and not stale
+        same = all(earlier.get(k) == now.get(k) for k in RUN_SETTINGS)
+        same = same and not [p for p in stale if p.name.startswith("pairs-")]
     except (OSError, ValueError, KeyError, TypeError):
-        pass  # no readable record of the earlier run: treat it as another run
-    if same:
-        return  # the same run again (its results come from the cache): replace them
-    if not args.overwrite:
+        same = False  # no readable record of the earlier run: treat it as another run
+    if not same and not args.overwrite:
         raise FileExistsError(
             f"--out {out} holds the results of another run (other model, images, settings or protocols): "
             "choose another --out, or pass --overwrite to replace them"
         )
-    for path in stale:
-        path.unlink(missing_ok=True)  # under torchrun every rank gets here
+    return stale
 
 
-def warn_small(images: Sequence[SourceImage], canvas: int) -> None:
-    """Say when sources are far smaller than the object they become (enlarged more than 2x)."""
-    least = protocols.scaled(100, canvas) // 2
-    small = [img for img in images if min(img.size) < least]
+def warn_small(images: Sequence[SourceImage], canvas: int, protocol_names: Sequence[str]) -> None:
+    """Say when sources are far smaller than what the protocols make of them (enlarged more than 2x): the
+    object (100 px at 224) of the embedding protocols, or the whole canvas for crop."""
+    target = max(canvas if p == "crop" else protocols.scaled(100, canvas) for p in protocol_names)
+    small = [img for img in images if min(img.size) < target // 2]
     if small:
         h, w = small[0].size
         log.warning(
-            "%d of %d images have a shorter side under %d px, half the %d px object on a %d px canvas: they "
-            "are enlarged more than 2x (e.g. %r, %dx%d)",
-            len(small), len(images), least, 2 * least, canvas, small[0].id, w, h,
+            "%d of %d images have a shorter side under %d px, half the %d px these protocols make of them "
+            "on a %d px canvas: they are enlarged more than 2x (e.g. %r, %dx%d)",
+            len(small), len(images), target // 2, target, canvas, small[0].id, w, h,
         )  # fmt: skip
 
 
 def measure_command(args: argparse.Namespace) -> int:
-    """`invariance measure`: checks the output folder first, then measures, writes and prints."""
-    check_out(args.out, args)
+    """`invariance measure`: loads the network and images, checks the output folder, then measures (the long
+    part), writes and prints."""
     config.set_numerics(args.seed)
     device = distributed.local_device(profiles.resolve_device(args.device))
     model = models.load(args.model, pretrained=not args.untrained, weights_path=args.weights, device=device)
     images = load_image_set(args.images, args.n if args.n > 0 else None, args.seed)
-    warn_small(images, model.data_config.input_size)
+    stale = check_out(args.out, args)
+    warn_small(images, model.data_config.input_size, args.protocol)
     tables, summary = measure(
         model,
         images,
@@ -297,6 +299,8 @@ def measure_command(args: argparse.Namespace) -> int:
         fig = plotting.metric_bars(summary, ["p_top1_change", "mac", "accuracy"], list(args.protocol))
         plotting.stamp(fig, f"{model.label} | {len(images)} images ({args.images}) | 95% bootstrap CIs")
         fig.savefig(args.out / "summary.png", bbox_inches="tight")
+    for path in stale:  # the earlier run's files this one did not replace (--overwrite), now its own are in
+        path.unlink(missing_ok=True)
     shown = summary.set_index(["condition", "metric"])[["value", "ci_low", "ci_high", "pairs", "images"]]
     print(f"{model.label} ({model.weights}), {len(images)} images from {args.images!r}:")
     print(shown.round(4).to_string())

@@ -121,19 +121,27 @@ def val_entries(folder: str | Path, labels_file: str | Path | None = None) -> li
         raise FileNotFoundError(f"ImageNet validation folder not found: {folder}")
     subdirs = sorted(d for d in folder.iterdir() if d.is_dir() and _WNID.match(d.name))
     if subdirs:
-        others = sorted(d.name for d in folder.iterdir() if d.is_dir() and not _WNID.match(d.name))
+        others = sorted(  # hidden and tool folders (.ipynb_checkpoints, __MACOSX) hold no classes
+            d.name
+            for d in folder.iterdir()
+            if d.is_dir() and not _WNID.match(d.name) and not d.name.startswith((".", "__MACOSX"))
+        )
         if others:  # a class folder with another name would silently lose its images
             raise ValueError(
                 f"{folder} has ImageNet class folders (n########) and other folders beside them: "
                 f"{', '.join(others[:5])}; move those out, or point at a folder of one layout"
             )
         classes = {d: label_of_wnid(d.name) for d in subdirs}  # every folder checked, empty ones too
-        return [
-            Entry(p.stem, p, classes[d])
+        found = [
+            (d, p)
             for d in subdirs
             for p in sorted(d.iterdir())
             if p.suffix.lower() in (".jpeg", ".jpg", ".png")
         ]
+        stems = [p.stem for _, p in found]
+        # ids are file names, or <wnid>/<file name> where two classes hold files of one name
+        ids = stems if len(set(stems)) == len(stems) else [f"{d.name}/{p.name}" for d, p in found]
+        return [Entry(i, p, classes[d]) for i, (d, p) in zip(ids, found, strict=True)]
     files = sorted(p for p in folder.iterdir() if _VAL_FILE.match(p.name))
     if not files:
         raise NotValLayoutError(f"{folder} holds neither wnid sub-folders nor ILSVRC2012_val_*.JPEG files.")

@@ -106,5 +106,9 @@ def finish() -> None:
 def local_device(device: str) -> str:
     """Under torchrun, each rank's own GPU (cuda:LOCAL_RANK); otherwise device unchanged."""
     if launched() and device == "cuda":
-        return f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+        rank = int(os.environ.get("LOCAL_RANK", "0"))
+        check_gpus_for_ranks(
+            rank, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        )  # before anything moves there
+        return f"cuda:{rank}"
     return device

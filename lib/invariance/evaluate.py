@@ -17,7 +17,7 @@ import contextlib
 import functools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -257,15 +257,23 @@ def evaluate_images(
     return table_of(merged, [img.id for img in images], labels)
 
 
+def repeated(items: Sequence[Hashable]) -> list[Hashable]:
+    """The items that occur earlier in the sequence (once per extra occurrence), in order."""
+    seen: set[Hashable] = set()
+    out = []
+    for item in items:
+        if item in seen:
+            out.append(item)
+        seen.add(item)
+    return out
+
+
 def check_images(images: Sequence[SourceImage], classes: int | None) -> None:
     """ValueError unless every image has its own id (results are per image id: a shared one would merge
     different images) and every known label (>= 0) is one of the network's classes."""
-    seen: set = set()
-    repeated = [img.id for img in images if img.id in seen or seen.add(img.id)]
-    if repeated:
-        raise ValueError(
-            f"{len(repeated)} image ids repeat (e.g. {repeated[0]!r}): give each image its own id"
-        )
+    twice = repeated([img.id for img in images])
+    if twice:
+        raise ValueError(f"{len(twice)} image ids repeat (e.g. {twice[0]!r}): give each image its own id")
     if classes:
         wrong = [img for img in images if img.label >= classes]
         if wrong:

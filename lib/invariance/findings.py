@@ -97,6 +97,11 @@ def f01_context(v: Values) -> str:
     )
 
 
+def _sentence_start(text: str) -> str:
+    """text with its first letter upper-case, the rest as written ("crop and inpaint" -> "Crop and ...")."""
+    return text[:1].upper() + text[1:]
+
+
 def f02_protocols(v: Values) -> str:
     t = _t(v).set_index("protocol")
     parts = ", ".join(f"{p} {_pct(r.pixels_changed, 0)}" for p, r in t.iterrows())
@@ -105,8 +110,8 @@ def f02_protocols(v: Values) -> str:
         f"The five protocols' frame pairs, with the paper's names beside ours. Share of pixels that change "
         f"within the pair: {parts}. "
         + (
-            f"{' and '.join(almost_all).capitalize()} change almost every pixel a little; the large "
-            "differences sit at "
+            f"{_sentence_start(' and '.join(almost_all))} change{'s' if len(almost_all) == 1 else ''} almost "
+            "every pixel a little; the large differences sit at "
             "the object's edges."
             if almost_all
             else "The large differences sit at the object's edges."
@@ -133,11 +138,12 @@ def verdict_depth(v: Values) -> str:
         return f"reproduced ({_name(t.index[-1])} above {_name(t.index[0])}, CIs apart)"
     if last.ci_high < first.ci_low:
         return f"reversed ({_name(t.index[-1])} below {_name(t.index[0])}, CIs apart)"
-    way = (
-        f"the paper's way: {_name(t.index[-1])} above {_name(t.index[0])}"
-        if last.jaggedness > first.jaggedness
-        else f"the other way: {_name(t.index[-1])} below {_name(t.index[0])}"
-    )
+    if last.jaggedness > first.jaggedness:
+        way = f"the paper's way: {_name(t.index[-1])} above {_name(t.index[0])}"
+    elif last.jaggedness < first.jaggedness:
+        way = f"the other way: {_name(t.index[-1])} below {_name(t.index[0])}"
+    else:
+        way = f"nowhere: {_name(t.index[-1])} and {_name(t.index[0])} equal"
     return f"not reproduced (the CIs overlap; point estimates {way})"
 
 
@@ -206,10 +212,18 @@ def f06_placement(v: Values) -> str:
         f"{acc.loc[side, 'inner']:.2f})"
         for side, r in p.iterrows()
     )
+    corners_worse = bool((p.corner > p.inner).all())
+    small_worse = p.inner.iloc[0] > p.inner.iloc[-1]
+    pattern = {
+        (True, True): "corners change more at every size, and small objects more than large ones",
+        (True, False): "corners change more at every size; small objects do not change more than large ones",
+        (False, True): "small objects change more than large ones; corners do not change more at every size",
+        (False, False): "neither corners nor small objects change more throughout",
+    }[(corners_worse, small_worse)]
     return (
         f"{_name(t.model.iloc[0])}, {int(t.images.iloc[0])} images per placement: P(top-1 change) in the "
-        f"corner cells vs the inner cells, per object size: {per_size}. Both position and size matter: "
-        f"inner cells {p.inner.iloc[0]:.2f} at {p.index[0]} px vs {p.inner.iloc[-1]:.2f} at {p.index[-1]} px."
+        f"corner cells vs the inner cells, per object size: {per_size}. Point estimates: {pattern} (inner "
+        f"cells {p.inner.iloc[0]:.2f} at {p.index[0]} px vs {p.inner.iloc[-1]:.2f} at {p.index[-1]} px)."
     )
 
 
@@ -479,7 +493,7 @@ def f09_controlled(v: Values) -> str:
     text = (
         "P(top-1 change) per diagonal offset, inside the photographer's 1-sigma range (offsets 12-19) vs the "
         f"canvas border (offsets 0-1, 30-31): {'; '.join(parts)}. At offsets that are multiples of the total "
-        f"stride 8, which all four variants share ({', '.join(str(o) for o in on.index)}), the "
+        f"stride 8 ({', '.join(str(o) for o in on.index)}; every variant that subsamples has it), the "
         f"{variant_name(t.variant.iloc[0])} network changes {on.p_top1_change.mean():.2f} on average vs "
         f"{off.p_top1_change.mean():.2f} at the other offsets from 4 to 28"
     )
@@ -505,24 +519,23 @@ def f09_size(v: Values) -> str:
         )
     text = f"Object size against the training size (32 px): {'; '.join(parts)}."
     largest = int(t["size"].max())
-    if 32 in set(t["size"]) and largest > 32 and "p_top1_change_low" in t:
-        at = t.set_index(["variant", "size"])
+    at = t.set_index(["variant", "size"])
+    both = [v for v in dict.fromkeys(t.variant) if (v, 32) in at.index and (v, largest) in at.index]
+    if both and largest > 32 and "p_top1_change_low" in t:
         lower = [
-            variant_name(variant)
-            for variant in dict.fromkeys(t.variant)
-            if at.loc[(variant, largest), "p_top1_change_high"] < at.loc[(variant, 32), "p_top1_change_low"]
+            variant_name(v)
+            for v in both
+            if at.loc[(v, largest), "p_top1_change_high"] < at.loc[(v, 32), "p_top1_change_low"]
         ]
-        below = [
-            at.loc[(v, largest), "p_top1_change"] < at.loc[(v, 32), "p_top1_change"] for v in set(t.variant)
-        ]
+        below = sum(at.loc[(v, largest), "p_top1_change"] < at.loc[(v, 32), "p_top1_change"] for v in both)
         text += (
             f" P(top-1 change) at {largest} px is below its value at the training size (CIs apart) for "
-            f"{', '.join(lower)} ({len(lower)} of {t.variant.nunique()} variants): larger objects change "
+            f"{', '.join(lower)} ({len(lower)} of {len(both)} variants): larger objects change "
             "less even past the size the networks were trained on, not what a typicality account "
             "predicts (the fewest changes at the typical size)."
             if lower
             else f" P(top-1 change) at {largest} px vs 32 px: the CIs overlap for every variant (point "
-            f"estimates lower at {largest} px for {sum(below)} of {t.variant.nunique()})."
+            f"estimates lower at {largest} px for {below} of {len(both)})."
         )
     return text
 

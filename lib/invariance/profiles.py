@@ -314,7 +314,9 @@ def resolve_device(device: str) -> str:
     try:
         kind = torch.device(device)
     except RuntimeError:
-        raise ValueError(f"device {device!r} is not one of: cpu, cuda, cuda:N, auto") from None
+        kind = None
+    if kind is None or kind.type not in ("cpu", "cuda", "mps"):  # the devices the runner is written for
+        raise ValueError(f"device {device!r} is not one of: cpu, cuda, cuda:N, mps, auto")
     if kind.type == "cuda":
         have = torch.cuda.device_count()
         if (kind.index or 0) >= have:
