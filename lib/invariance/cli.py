@@ -244,7 +244,7 @@ def check_out(out: Path, args: argparse.Namespace) -> list[Path]:
             f"--out {out} holds the results of another run (other model, images, settings or protocols): "
             "choose another --out, or pass --overwrite to replace them"
         )
-    return stale
+    return stale if args.overwrite else []  # the same run again keeps its figure when it draws none
 
 
 def warn_small(images: Sequence[SourceImage], canvas: int, protocol_names: Sequence[str]) -> None:
