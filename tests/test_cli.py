@@ -139,7 +139,7 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
         (["--images", "", "--out", str(tmp_path / "o2")], "--images is empty"),
     ]
     for extra, message in cases:
-        assert cli.main(["measure", "--model", "lite0", *extra]) == 2
+        assert cli.main(["measure", "--model", "lite0", "--n", "3", *extra]) == 2
         err = capsys.readouterr().err
         assert err.startswith("invariance: error: ") and message in err and "Traceback" not in err
     assert not (tmp_path / "o1").exists()  # nothing is created for a command that stops early
