@@ -218,6 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 RUN_SETTINGS = ("model", "weights", "untrained", "images", "n", "seed", "steps")
 
 
+def run_settings(args: argparse.Namespace) -> dict:
+    """The command's arguments as summary.json records them (paths as text)."""
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+
+
 def check_out(out: Path, args: argparse.Namespace) -> list[Path]:
     """Before any computing: --out must be (or become) a writable folder, and must not hold another run's
     results unless --overwrite. Returns that run's files which this run will not replace (its other
@@ -234,7 +239,7 @@ def check_out(out: Path, args: argparse.Namespace) -> list[Path]:
         return []
     try:
         earlier = json.loads((out / "summary.json").read_text())["settings"]
-        now = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+        now = run_settings(args)
         same = all(earlier.get(k) == now.get(k) for k in RUN_SETTINGS)
         same = same and not [p for p in stale if p.name.startswith("pairs-")]
     except (OSError, ValueError, KeyError, TypeError):
@@ -249,8 +254,11 @@ def check_out(out: Path, args: argparse.Namespace) -> list[Path]:
 
 def warn_small(images: Sequence[SourceImage], canvas: int, protocol_names: Sequence[str]) -> None:
     """Say when sources are far smaller than what the protocols make of them (enlarged more than 2x): the
-    object (100 px at 224) of the embedding protocols, or the whole canvas for crop."""
-    target = max(canvas if p == "crop" else protocols.scaled(100, canvas) for p in protocol_names)
+    object of the embedding protocols (its side scaled to the canvas), or the whole canvas for crop."""
+    chosen = [protocols.table1_protocols()[p] for p in protocol_names]
+    target = max(
+        canvas if isinstance(p, protocols.Crop) else protocols.scaled(p.side, canvas) for p in chosen
+    )
     small = [img for img in images if min(img.size) < target // 2]
     if small:
         h, w = small[0].size
@@ -286,9 +294,13 @@ def measure_command(args: argparse.Namespace) -> int:
     for name, table in tables.items():
         files.atomic_write_csv(args.out / f"pairs-{name}.csv", table)
     files.atomic_write_csv(args.out / "summary.csv", summary)
-    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     record = files.provenance(
-        {"settings": settings, "model": model.label, "weights": model.weights, "images": len(images)},
+        {
+            "settings": run_settings(args),
+            "model": model.label,
+            "weights": model.weights,
+            "images": len(images),
+        },
         device=device,
         summary=summary.to_dict("records"),
     )

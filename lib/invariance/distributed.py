@@ -31,14 +31,17 @@ def launched() -> bool:
 def setup(device: str) -> tuple[int, int]:
     """Join the process group (gloo on CPU, NCCL on CUDA) once; returns (rank, world_size)."""
     if device.startswith("cuda"):
-        check_gpus_for_ranks(
-            int(os.environ.get("LOCAL_RANK", "0")), int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-        )
+        check_gpus_for_ranks(*_local())
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
     if device.startswith("cuda"):
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(_local()[0])
     return dist.get_rank(), dist.get_world_size()
+
+
+def _local() -> tuple[int, int]:
+    """(this process's rank on its machine, processes on its machine), as torchrun sets them."""
+    return int(os.environ.get("LOCAL_RANK", "0")), int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
 
 
 def check_gpus_for_ranks(local_rank: int, local_world: int) -> None:
@@ -106,9 +109,6 @@ def finish() -> None:
 def local_device(device: str) -> str:
     """Under torchrun, each rank's own GPU (cuda:LOCAL_RANK); otherwise device unchanged."""
     if launched() and device == "cuda":
-        rank = int(os.environ.get("LOCAL_RANK", "0"))
-        check_gpus_for_ranks(
-            rank, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-        )  # before anything moves there
-        return f"cuda:{rank}"
+        check_gpus_for_ranks(*_local())  # before the network moves to its GPU
+        return f"cuda:{_local()[0]}"
     return device

@@ -212,7 +212,6 @@ def evaluate_images(
     batch_size = _checked_batch(batch_size, model.device)
     if not images:
         return pd.DataFrame(columns=COLUMNS)
-    check_images(images, getattr(model.module, "num_classes", None))
     canvas = model.data_config.input_size
     k = n_frames(protocol, canvas)
     # Images per group: when small enough, a group's frames are a whole number of batches (no frames wait

@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import benchreport, files, framing, paper, paths, reruns
 from .remedies import display_name as variant_name
+from .typicality import rho_text
 
 Values = Any  # a sidecar's "values": dicts and lists of row records
 
@@ -326,12 +327,8 @@ def f08_typicality(v: Values) -> str:
     parts = []
     for model, g in t.groupby("model", sort=False):
         g = g.sort_values("bin")
-        first = g.iloc[0]
-        rho = "n/a" if pd.isna(first.spearman) else f"{first.spearman:+.2f}"
-        if "spearman_low" in g and pd.notna(first.spearman_low):  # sidecars from before the CI have none
-            rho += f" [{first.spearman_low:+.2f}, {first.spearman_high:+.2f}]"
         parts.append(
-            f"{_name(model)} Spearman {rho}, least vs most typical quartile "
+            f"{_name(model)} Spearman {rho_text(g.iloc[0])}, least vs most typical quartile "
             f"{g.p_top1_change.iloc[0]:.2f} vs {g.p_top1_change.iloc[-1]:.2f}"
         )
     signs = _typicality_signs(t)
@@ -495,9 +492,9 @@ def f09_controlled(v: Values) -> str:
         f"canvas border (offsets 0-1, 30-31): {'; '.join(parts)}. At offsets that are multiples of the total "
         f"stride 8 ({', '.join(str(o) for o in on.index)}; every variant that subsamples has it), the "
         f"{variant_name(t.variant.iloc[0])} network changes {on.p_top1_change.mean():.2f} on average vs "
-        f"{off.p_top1_change.mean():.2f} at the other offsets from 4 to 28"
+        f"{off.p_top1_change.mean():.2f} at the other offsets from 4 to 28 ({_range(on.p_top1_change)} vs "
+        f"{_range(off.p_top1_change)})"
     )
-    text += f" ({_range(on.p_top1_change)} vs {_range(off.p_top1_change)})"
     if "p_top1_change_low" in t:
         half = float(((middle.p_top1_change_high - middle.p_top1_change_low) / 2).median())
         text += f"; each offset's CI is about +/-{half:.2f}, and this difference is not tested"

@@ -20,6 +20,7 @@ from . import aliasing, bias, files, paper, paths
 from .datasets import class_names
 from .models import display_name
 from .remedies import display_name as variant_name
+from .typicality import rho_text
 
 STYLE = {
     "figure.dpi": 110,
@@ -785,7 +786,7 @@ def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
                 ms=3,
                 capsize=2,
                 color=f"C{i}",
-                label=f"{display_name(model)} ({_rho(t.iloc[0])})",
+                label=f"{display_name(model)} ({rho_text(t.iloc[0])})",
             )
             ax.set(
                 xlabel="typicality: mean cosine similarity to the 10 nearest sample photos\n"
@@ -807,13 +808,6 @@ def typicality_bins(summary: pd.DataFrame) -> plt.Figure:
         title_fontsize=7.5,
     )
     return fig
-
-
-def _rho(row: pd.Series) -> str:
-    """A row's Spearman rho with its CI when the row has one: '+0.18 [-0.02, +0.37]'."""
-    if "spearman_low" not in row or pd.isna(row.spearman_low):
-        return f"{row.spearman:+.2f}"
-    return f"{row.spearman:+.2f} [{row.spearman_low:+.2f}, {row.spearman_high:+.2f}]"
 
 
 def depth_controls(table: pd.DataFrame, titles: dict[str, str], verdicts: dict[str, str]) -> plt.Figure:

@@ -36,15 +36,13 @@ VARIANTS: dict[str, tuple[str, str]] = {
     "no subsampling": ("gaussian", "none"),
 }
 ZONES = ("centre", "edge")
+EVAL_VERSION = "1"
 
 
 def display_name(variant: str) -> str:
     """A variant (or a comparison of variants) as figures and text name it: "uniform+blurpool - blurpool" ->
     "uniform + BlurPool - BlurPool" (Zhang's name for the blurred subsampling); tables keep the short keys."""
     return variant.replace("blurpool", "BlurPool").replace("+", " + ")
-
-
-EVAL_VERSION = "1"
 
 
 def variant_config(name: str, **train: object) -> TrainConfig:

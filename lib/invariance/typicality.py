@@ -92,6 +92,16 @@ def rank_correlation(
     return metrics.spearman_ci(typ.set_index("image_id").typicality, change, n_boot=n_boot)
 
 
+def rho_text(row: pd.Series) -> str:
+    """A typicality_summary row's Spearman rho with its CI when the row has one: '+0.18 [-0.02, +0.37]'
+    ('n/a' without a rho; sidecars from before the CI have none)."""
+    if pd.isna(row.spearman):
+        return "n/a"
+    if "spearman_low" not in row or pd.isna(row.spearman_low):
+        return f"{row.spearman:+.2f}"
+    return f"{row.spearman:+.2f} [{row.spearman_low:+.2f}, {row.spearman_high:+.2f}]"
+
+
 # --- cached runs over networks (notebook 08) -----------------------------------------------------------
 
 
