@@ -212,9 +212,8 @@ def test_freed_memory_is_reused_without_page_faults(monkeypatch):
         pytest.skip("mallopt is glibc's")
     monkeypatch.delenv(allocator.ENV, raising=False)
     assert allocator.keep_freed_memory()
-    n = (
-        16 * 2**20
-    )  # 64 MB of float32: 16,384 pages, each faulted in again if the block went back to the kernel
+    # 64 MB of float32: 16,384 pages, each faulted in again if the block went back to the kernel
+    n = 16 * 2**20
     # The first allocations pay for their pages; glibc may settle on two neighbouring blocks that it then
     # alternates between (PyTorch's aligned allocations ask for a little more than 64 MB).
     for _ in range(6):
