@@ -27,7 +27,7 @@ test: $(STAMP)  ## run the test suite, including smoke runs of every notebook
 	$(PY) -m pytest -q
 
 figures: $(STAMP)  ## run every notebook in PROFILE (default: default) and write figures/
-	$(PY) -m invariance.run_notebooks --profile $(PROFILE)
+	$(PY) -m invariance.apps.run_notebooks --profile $(PROFILE)
 
 lab: $(STAMP)  ## open the notebooks in JupyterLab with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/
@@ -37,10 +37,10 @@ lab-check: $(STAMP)  ## run notebook 04 in JupyterLab in headless Chromium, chan
 	$(PY) tools/lab_check.py
 
 data: $(STAMP)  ## download the ImageNet sample, val boxes, val-227 photos, CIFAR-10 and video clips into data/ where missing
-	$(PY) -m invariance.fetch fetch
+	$(PY) -m invariance.apps.fetch fetch
 
 bench: $(STAMP)  ## print the speed benchmark (runner vs forward vs naive)
-	$(PY) -m invariance.bench
+	$(PY) -m invariance.apps.bench
 
 lint: $(STAMP)  ## ruff check and format check
 	$(VENV)/bin/ruff check lib tests notebooks tools && $(VENV)/bin/ruff format --check lib tests notebooks tools

@@ -9,7 +9,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from invariance import cifar, config, datasets, models, paths  # noqa: E402
+from invariance.core import config, paths
+from invariance.sources import cifar, datasets, models
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +34,7 @@ def sample_entries() -> list[datasets.Entry]:
 
 @pytest.fixture(scope="session")
 def few_images(sample_entries):
-    from invariance.images import load_images
+    from invariance.sources.images import load_images
 
     chosen = datasets.subset(sample_entries, 6, seed=1)
     return load_images((e.id, e.path, e.label) for e in chosen)[0]

@@ -3,7 +3,10 @@
 import numpy as np
 import pandas as pd
 import torch
-from invariance import aliasing, metrics, models, profiles
+from invariance.apps import profiles
+from invariance.claims import aliasing
+from invariance.kernels import metrics
+from invariance.sources import models
 
 
 def test_fourier_shift_integer_is_roll_and_lowpass_is_bandlimited():

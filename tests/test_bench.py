@@ -4,7 +4,7 @@ launch recorded without losing the rest of the bench's results."""
 import subprocess
 
 import torch
-from invariance import bench
+from invariance.apps import bench
 
 
 def test_shard_comparison_is_skipped_with_a_reason_where_it_cannot_run(monkeypatch):

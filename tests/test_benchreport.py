@@ -1,6 +1,6 @@
 """The README's speed sections come from result files: the parsing and the targets on hand-made input."""
 
-from invariance import benchreport
+from invariance.report import benchreport
 
 
 def test_parse_side_by_side_reads_rounds_and_codes():

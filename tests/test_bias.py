@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from invariance import bias
+from invariance.claims import bias
 
 
 def test_boxes_and_augmentation_statistics():

@@ -4,7 +4,8 @@ import json
 
 import pandas as pd
 import pytest
-from invariance import cache, files
+from invariance.core import files
+from invariance.runner import cache
 
 
 def make_compute(log):

@@ -8,7 +8,8 @@ import tarfile
 
 import pytest
 import torch
-from invariance import cifar, paths
+from invariance.core import paths
+from invariance.sources import cifar
 from PIL import Image
 
 
@@ -88,7 +89,7 @@ def test_make_data_fetches_cifar_from_a_url_and_load_reads_it(tmp_path, monkeypa
     root = tmp_path / "project" / "main"
     monkeypatch.setenv("INVARIANCE_ROOT", str(root))
     monkeypatch.delenv("INVARIANCE_DATA", raising=False)
-    from invariance import fetch
+    from invariance.apps import fetch
 
     monkeypatch.setattr(cifar, "URL", source.as_uri())
     monkeypatch.setattr(fetch, "DATA_SETS", (("cifar10", cifar.locate, lambda: cifar.fetch(url=cifar.URL)),))

@@ -5,7 +5,11 @@ import re
 import shutil
 
 import pytest
-from invariance import cli, metrics, models, paths, protocols
+from invariance.apps import cli
+from invariance.core import paths
+from invariance.kernels import metrics
+from invariance.runner import protocols
+from invariance.sources import models
 
 
 def test_image_sets_from_a_val_folder_a_plain_folder_and_a_glob(tmp_path):
@@ -62,7 +66,8 @@ def test_measure_prints_and_writes_the_librarys_numbers(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())["summary"]
-    from invariance import datasets, evaluate
+    from invariance.runner import evaluate
+    from invariance.sources import datasets
 
     net = models.load("lite0")
     table = evaluate.run(net, protocols.table1_protocols(steps=2)["black"], datasets.load_sample(3, 0))
@@ -82,7 +87,7 @@ def test_files_sharing_a_name_keep_their_own_ids(tmp_path):
     shutil.copy(src[2], tmp_path / "b" / "photo.png")  # JPEG bytes: decoded by content, named by path
     images = cli.load_image_set(str(tmp_path), None, 0)
     assert [i.id for i in images] == ["a/photo.jpg", "b/photo.jpg", "b/photo.png"]
-    from invariance import evaluate
+    from invariance.runner import evaluate
 
     with pytest.raises(ValueError, match="image ids repeat"):
         evaluate.check_images([images[0], images[0]], 1000)
@@ -178,14 +183,14 @@ def test_another_runs_results_are_not_overwritten_silently(tmp_path):
 
 
 def test_small_sources_are_named(few_images, caplog):
-    from invariance.images import SourceImage
+    from invariance.sources.images import SourceImage
 
     tiny = SourceImage("tiny", -1, few_images[0].pixels[:, :20, :15])
-    with caplog.at_level("WARNING", logger="invariance.cli"):
+    with caplog.at_level("WARNING", logger="invariance.apps.cli"):
         cli.warn_small([few_images[0], tiny], 224, ["black"])
     assert "1 of 2 images have a shorter side under 50 px" in caplog.text and "'tiny', 15x20" in caplog.text
     caplog.clear()
-    with caplog.at_level("WARNING", logger="invariance.cli"):
+    with caplog.at_level("WARNING", logger="invariance.apps.cli"):
         cli.warn_small([few_images[0], tiny], 224, ["crop"])  # crop makes the whole canvas of the source
     assert "under 112 px, half the 224 px" in caplog.text
 
@@ -199,6 +204,6 @@ def test_val_files_without_any_labels_are_read_unlabelled(tmp_path, monkeypatch,
         raise paths.DataNotFoundError(f"no {name}")
 
     monkeypatch.setattr(paths, "find_data", nowhere)  # no labels.txt and no boxes data set to label them
-    with caplog.at_level("WARNING", logger="invariance.cli"):
+    with caplog.at_level("WARNING", logger="invariance.apps.cli"):
         images = cli.load_image_set(str(tmp_path), None, 0)
     assert len(images) == 2 and all(i.label == -1 for i in images) and "unlabelled" in caplog.text

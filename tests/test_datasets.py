@@ -5,7 +5,8 @@ import threading
 import zipfile
 
 import pytest
-from invariance import datasets, paths
+from invariance.core import paths
+from invariance.sources import datasets
 from PIL import Image
 
 

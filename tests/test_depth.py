@@ -3,8 +3,9 @@
 import pandas as pd
 import pytest
 import torch
-from invariance import depth, protocols
-from invariance.images import SourceImage
+from invariance.claims import depth
+from invariance.runner import protocols
+from invariance.sources.images import SourceImage
 
 
 def test_pixel_matched_sides_give_the_same_object_on_every_canvas():

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import hand_made_pairs
-from invariance import distributed
-from invariance.images import SourceImage
+from invariance.runner import distributed
+from invariance.sources.images import SourceImage
 
 
 def _images(ids):
@@ -65,7 +65,10 @@ def test_an_interrupted_sharded_run_resumes_from_its_finished_chunks(tmp_path, m
     """Rank 0's shard is interrupted (KeyboardInterrupt) after its first finished chunk, in this process with
     the settings the command line uses; the 2-rank launch then finds that rank's cache folder (same key),
     reads the finished chunk instead of computing it, and the merged table is the one-process table."""
-    from invariance import cli, config, evaluate, models, protocols
+    from invariance.apps import cli
+    from invariance.core import config
+    from invariance.runner import evaluate, protocols
+    from invariance.sources import models
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("INVARIANCE_CACHE", str(cache))

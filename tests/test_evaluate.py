@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from invariance import evaluate, models, protocols
-from invariance.images import SourceImage
+from invariance.runner import evaluate, protocols
+from invariance.sources import models
+from invariance.sources.images import SourceImage
 from PIL import Image
 
 
@@ -79,7 +80,7 @@ def test_cached_run_is_reused(lite0, few_images):
 
 
 def test_out_of_memory_halves_the_batch_and_goes_on(lite0):
-    from invariance.models import LoadedModel
+    from invariance.sources.models import LoadedModel
 
     seen = []
 
@@ -154,7 +155,7 @@ class _Recorder(torch.nn.Module):
 def _streamed_and_alone(config, images, steps: int, batch: int):
     """The recorder's batch sizes and table for images streamed together, and the table computed image by
     image, for a translation of `steps` one-pixel steps."""
-    from invariance.models import LoadedModel
+    from invariance.sources.models import LoadedModel
 
     net = _Recorder()
     model = LoadedModel("recorder", net, config, True, "none")
@@ -206,7 +207,7 @@ def test_default_chunks_hold_whole_batches_of_frames():
 def test_freed_memory_is_reused_without_page_faults(monkeypatch):
     import resource
 
-    from invariance import allocator
+    from invariance.core import allocator
 
     if not allocator.is_glibc():
         pytest.skip("mallopt is glibc's")
@@ -226,7 +227,7 @@ def test_freed_memory_is_reused_without_page_faults(monkeypatch):
 
 
 def test_freed_memory_setting_can_be_turned_off(monkeypatch):
-    from invariance import allocator
+    from invariance.core import allocator
 
     monkeypatch.setattr(allocator, "_state", None)  # restored after the test
     for off in ("0", "off", "false"):
@@ -236,7 +237,7 @@ def test_freed_memory_setting_can_be_turned_off(monkeypatch):
 
 
 def test_labels_outside_the_networks_classes_are_refused(few_images):
-    from invariance.images import SourceImage
+    from invariance.sources.images import SourceImage
 
     bad = SourceImage(few_images[0].id, 5000, few_images[0].pixels)
     with pytest.raises(ValueError, match="labels are not classes of this network .0-999.*5000"):

@@ -4,7 +4,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
-from invariance import explore
+from invariance.apps import explore
 
 
 def _summary() -> pd.DataFrame:
@@ -44,7 +44,7 @@ def test_explorers_draw_a_static_figure_in_papermill_runs(monkeypatch):
 
 @pytest.mark.slow
 def test_path_figure_on_a_real_network(lite0, few_images):
-    from invariance import protocols
+    from invariance.runner import protocols
 
     shift = protocols.Translation(path="vertical", shape="square", span=3)
     fig = explore.path_figure(lite0, few_images[0], shift)

@@ -4,7 +4,7 @@ import os
 import stat
 
 import pytest
-from invariance import files
+from invariance.core import files
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
@@ -40,7 +40,7 @@ def test_provenance_records_config_numerics_and_revision():
 
 
 def test_each_profile_writes_its_own_figures_folder():
-    from invariance import paths
+    from invariance.core import paths
 
     root = paths.project_root()
     assert paths.figures_dir("default") == root / "figures"

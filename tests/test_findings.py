@@ -4,7 +4,8 @@ import json
 
 import pandas as pd
 import pytest
-from invariance import findings, paths
+from invariance.core import paths
+from invariance.report import findings
 
 
 def test_readme_generated_sections_match_the_committed_sidecars():

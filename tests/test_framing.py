@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from invariance import framing, metrics
-from invariance.images import SourceImage
+from invariance.claims import framing
+from invariance.kernels import metrics
+from invariance.sources.images import SourceImage
 from scipy.stats import gaussian_kde
 
 
@@ -141,13 +142,13 @@ def test_spearman_ci_says_when_resamples_have_no_rank_order(caplog):
     rare = pd.Series(
         np.where(np.arange(40) % 8 == 0, 1.0, 0.0)
     )  # 5 of 40 items change: a few resamples miss all
-    with caplog.at_level("WARNING", logger="invariance.metrics"):
+    with caplog.at_level("WARNING", logger="invariance.kernels.metrics"):
         rho, low, high = metrics.spearman_ci(x, rare, n_boot=1000)
     assert np.isfinite([rho, low, high]).all()
     assert "resamples with a constant series left out" in caplog.text
     caplog.clear()
     once = pd.Series(np.where(np.arange(40) == 3, 1.0, 0.0))  # one item changes: most resamples miss it
-    with caplog.at_level("WARNING", logger="invariance.metrics"):
+    with caplog.at_level("WARNING", logger="invariance.kernels.metrics"):
         rho, low, high = metrics.spearman_ci(x, once, n_boot=1000)
     assert np.isfinite(rho) and np.isnan(low) and np.isnan(high)
     assert "CI not given" in caplog.text

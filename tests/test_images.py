@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from invariance.images import ImageDecodeError, NoImagesError, load_images, load_rgb
+from invariance.sources.images import ImageDecodeError, NoImagesError, load_images, load_rgb
 from PIL import Image
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import rand_image
-from invariance import inpaint
+from invariance.kernels import inpaint
 
 
 def official(frames: torch.Tensor, known: torch.Tensor, *args) -> torch.Tensor:
@@ -124,7 +124,7 @@ def test_fill_keeps_known_pixels_and_fills_background():
 
 
 def test_real_inpainting_protocol_frames_match_official_code(few_images):
-    from invariance.protocols import Translation
+    from invariance.runner.protocols import Translation
 
     frames, covered = Translation(background="inpaint").make_frames(few_images[0], 224, "cpu")
     frames, covered = frames[[0, -1]], covered[[0, -1]]
@@ -132,7 +132,7 @@ def test_real_inpainting_protocol_frames_match_official_code(few_images):
 
 
 def test_bench_inpainting_section_agrees_with_the_official_code(few_images):
-    from invariance import bench
+    from invariance.apps import bench
 
     r = bench.inpaint_vs_official(
         few_images[:1], canvas=64, device=torch.device("cpu"), ref_frames=2, repeats=1

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import hand_made_pairs
-from invariance import jagged
+from invariance.claims import jagged
 
 
 def _curves(curves: dict[str, list[float]]) -> pd.DataFrame:

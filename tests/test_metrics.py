@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import hand_made_pairs
-from invariance import metrics
+from invariance.kernels import metrics
 
 P1 = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.5, 0.4, 0.1], [0.2, 0.2, 0.6]])
 P2 = np.array([[0.6, 0.3, 0.1], [0.1, 0.3, 0.6], [0.4, 0.5, 0.1], [0.1, 0.1, 0.8]])

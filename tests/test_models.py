@@ -6,8 +6,10 @@ import time
 import pytest
 import timm
 import torch
-from invariance import datasets, evaluate, metrics, models, protocols
-from invariance.images import load_images
+from invariance.kernels import metrics
+from invariance.runner import evaluate, protocols
+from invariance.sources import datasets, models
+from invariance.sources.images import load_images
 
 
 def test_unknown_name_lists_known_names_closest_first():
@@ -138,7 +140,7 @@ def test_unreadable_or_mismatched_weights_get_a_short_safe_message(tmp_path):
 
 
 def test_devices_are_checked_with_a_clear_message():
-    from invariance import profiles
+    from invariance.apps import profiles
 
     assert profiles.resolve_device("cpu") == "cpu"
     with pytest.raises(ValueError, match="'gpu' is not one of: cpu, cuda"):

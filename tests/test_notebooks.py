@@ -6,7 +6,8 @@ import time
 
 import nbformat
 import pytest
-from invariance import paths, run_notebooks
+from invariance.apps import run_notebooks
+from invariance.core import paths
 
 NOTEBOOKS = run_notebooks.notebooks()
 

@@ -1,7 +1,7 @@
 """The paper's reference numbers and the comparison tables the notebooks print."""
 
 import pandas as pd
-from invariance import paper
+from invariance.sources import paper
 
 
 def test_table1_holds_the_papers_values():
@@ -12,7 +12,7 @@ def test_table1_holds_the_papers_values():
 
 
 def test_protocol_names_cover_table1_protocols():
-    from invariance import protocols
+    from invariance.runner import protocols
 
     assert set(paper.PROTOCOL_NAMES) == set(protocols.table1_protocols())
     assert "mean grey" in paper.PROTOCOL_NAMES["mean"] and "true black" in paper.PROTOCOL_NAMES["black"]

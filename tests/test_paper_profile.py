@@ -9,7 +9,8 @@ temporary folder, so the plumbing a user with a GPU will hit is proven without t
 import json
 
 import pytest
-from invariance import paths, profiles, run_notebooks
+from invariance.apps import profiles, run_notebooks
+from invariance.core import paths
 
 NOTEBOOKS = run_notebooks.notebooks()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from invariance.placement import PlacementDistribution
+from invariance.training.placement import PlacementDistribution
 
 
 def test_gaussian_placement_statistics():

@@ -7,8 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from invariance import certified, polyphase, training
-from invariance.transforms import resize
+from invariance.claims import certified
+from invariance.kernels import polyphase
+from invariance.kernels.transforms import resize
+from invariance.training import cnn as training
 
 
 def naive_aps(x: torch.Tensor) -> torch.Tensor:

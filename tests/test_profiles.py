@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from invariance import profiles
+from invariance.apps import profiles
 
 
 def test_profiles_merge_and_refuse():

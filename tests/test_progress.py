@@ -1,6 +1,6 @@
 """Progress bars: plain lines in papermill runs, tqdm elsewhere."""
 
-from invariance import progress
+from invariance.core import progress
 from tqdm.auto import tqdm
 
 

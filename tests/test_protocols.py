@@ -5,8 +5,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from invariance import config, protocols, transforms
-from invariance.images import SourceImage, to_float
+from invariance.core import config
+from invariance.kernels import transforms
+from invariance.runner import protocols
+from invariance.sources.images import SourceImage, to_float
 from PIL import Image
 
 

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from invariance import remedies
-from invariance.cifar import Split
-from invariance.placement import PlacementDistribution
-from invariance.training import TrainConfig, Trained
-from invariance.transforms import paste
+from invariance.claims import remedies
+from invariance.kernels.transforms import paste
+from invariance.sources.cifar import Split
+from invariance.training.cnn import TrainConfig, Trained
+from invariance.training.placement import PlacementDistribution
 
 
 class CornerDetector(torch.nn.Module):

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from invariance import reruns
+from invariance.report import reruns
 
 
 def _write(folder, name, values):

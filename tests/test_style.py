@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from invariance import paths
+from invariance.core import paths
 
 
 def test_ruff_check_and_format():

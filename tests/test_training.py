@@ -9,9 +9,11 @@ import json
 import numpy as np
 import pytest
 import torch
-from invariance import cache, remedies, training
-from invariance.cifar import Split
-from invariance.placement import PlacementDistribution
+from invariance.claims import remedies
+from invariance.runner import cache
+from invariance.sources.cifar import Split
+from invariance.training import cnn as training
+from invariance.training.placement import PlacementDistribution
 
 TINY = training.Architecture(widths=(8, 16, 16))
 CIFAR_SHA256 = "cb8258abc78cae53ea0cf518d9a7d0f3c63e785f9946a43684d5ce6ebc6835e3"  # the shared archive

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import rand_image
-from invariance import transforms
+from invariance.kernels import transforms
 from PIL import Image
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from invariance import typicality
+from invariance.claims import typicality
 
 
 def test_knn_similarity_excludes_self():

@@ -3,8 +3,9 @@
 import shutil
 
 import pytest
-from invariance import datasets, paths, video
-from invariance.images import ImageDecodeError
+from invariance.core import paths
+from invariance.sources import datasets, video
+from invariance.sources.images import ImageDecodeError
 
 
 @pytest.mark.parametrize("name", ["dog", "bear"])

@@ -14,7 +14,9 @@ import sys
 import time
 
 import torch
-from invariance import cifar, config, training
+from invariance.core import config
+from invariance.sources import cifar
+from invariance.training import cnn as training
 from torch.nn import functional as F
 
 BATCH = 256

@@ -17,7 +17,10 @@ import time
 
 
 def child(n_images: int) -> None:
-    from invariance import allocator, bench, config, datasets, evaluate, models, protocols
+    from invariance.apps import bench
+    from invariance.core import allocator, config
+    from invariance.runner import evaluate, protocols
+    from invariance.sources import datasets, models
 
     config.set_numerics(0)  # applies keep_freed_memory unless the environment says 0
     m = models.load("lite0")

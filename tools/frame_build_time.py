@@ -4,7 +4,8 @@ checkouts, alternating)."""
 
 import time
 
-from invariance import datasets, protocols
+from invariance.runner import protocols
+from invariance.sources import datasets
 
 im = datasets.load_sample(16, seed=0)
 for name, p in protocols.table1_protocols().items():

@@ -5,8 +5,9 @@ import time
 
 import numpy as np
 import torch
-from invariance import datasets, inpaint
-from invariance.protocols import Translation
+from invariance.kernels import inpaint
+from invariance.runner.protocols import Translation
+from invariance.sources import datasets
 
 imgs = datasets.load_sample(8, seed=0)
 f, k = Translation(background="inpaint").make_group(imgs, 224, "cpu")

@@ -15,7 +15,9 @@ import time
 from pathlib import Path
 
 import torch
-from invariance import config, datasets, evaluate, models, protocols
+from invariance.core import config
+from invariance.runner import evaluate, protocols
+from invariance.sources import datasets, models
 from torch.profiler import ProfilerActivity, profile
 
 

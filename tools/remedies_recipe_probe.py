@@ -12,7 +12,10 @@ import sys
 import time
 
 import torch
-from invariance import cifar, config, remedies, training
+from invariance.claims import remedies
+from invariance.core import config
+from invariance.sources import cifar
+from invariance.training import cnn as training
 from torch.nn import functional as F
 
 config.set_numerics(0)

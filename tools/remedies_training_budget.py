@@ -8,7 +8,10 @@ import json
 import time
 
 import torch
-from invariance import cifar, config, remedies, training
+from invariance.claims import remedies
+from invariance.core import config
+from invariance.sources import cifar
+from invariance.training import cnn as training
 
 config.set_numerics(0)
 train = cifar.load("train")

@@ -14,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 import torch.nn.functional as F
-from invariance import config, datasets, evaluate, models, protocols
-from invariance.protocols import Scale
+from invariance.core import config
+from invariance.runner import evaluate, protocols
+from invariance.runner.protocols import Scale
+from invariance.sources import datasets, models
 
 
 def best(fn, rounds: int = 4) -> float:

@@ -12,7 +12,10 @@ import os
 import sys
 
 import torch
-from invariance import cifar, config, remedies, training
+from invariance.claims import remedies
+from invariance.core import config
+from invariance.sources import cifar
+from invariance.training import cnn as training
 
 config.set_numerics(0)
 if len(sys.argv) > 1:

@@ -1,7 +1,7 @@
-"""`python -m invariance measure ...`: the command line (see invariance.cli)."""
+"""`python -m invariance measure ...`: the command line (see invariance.apps.cli)."""
 
 import sys
 
-from .cli import main
+from invariance.apps.cli import main
 
 sys.exit(main())

@@ -1,0 +1,400 @@
+"""Profiles: what each notebook runs in `smoke` (seconds, CI), `default` (the real offline experiment on
+a 2-core CPU) and `paper` (ImageNet val + the paper's networks, on a GPU).
+
+A notebook's parameters cell holds literals (None = "the profile's value"); `settings()` merges them with
+the profile into one frozen Settings object whose hash names the notebook's results.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from invariance.core import config
+from invariance.sources import datasets, models
+from invariance.sources.images import SourceImage
+
+PROFILES = ("smoke", "default", "paper")
+
+_BASE: dict[str, dict[str, Any]] = {
+    "smoke": {"models": ("lite0",), "n_images": 3},
+    "default": {"models": ("lite0", "lite1", "lite2"), "n_images": 100},
+    "paper": {
+        "models": ("vgg16", "resnet50", "inception_resnet_v2"),
+        "n_images": 1000,
+        "batch_size": 128,
+        "device": "auto",
+    },
+}
+
+# Real photos at their natural framing (framing.py): how many (None: all 1,300 of val-227; the paper
+# profile: of the user's val folder) and one-pixel steps per photo. Notebooks 03 (depth on real photos) and
+# 08 (typicality) share them, so their runs share the cache.
+_FRAMING: dict[str, dict[str, Any]] = {
+    "smoke": {"framing_images": 8, "framing_steps": 2},
+    "default": {"framing_images": None, "framing_steps": 4},
+    "paper": {"framing_images": 5000, "framing_steps": 4},
+}
+_DRY_FRAMING: dict[str, Any] = {"framing_images": 4, "framing_steps": 1}
+
+# Per notebook and profile: the values that differ from _BASE. Image counts in `default` are chosen so
+# that `make figures` stays under an hour on a 2-core CPU from an empty cache (see README, "Profiles
+# and budgets": 53.4 min measured for all nine, 17 of them in 01 and 15 in the remedies training of 09).
+_NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
+    # Figure 1: the rows' images are picked from the whole sample (n_images) along a path of `span` one-pixel
+    # shifts and `size_steps` one-pixel size steps; `clips` are video clips (names or folders of frames).
+    "01_jagged_examples": {
+        "smoke": {
+            "n_images": 3,
+            "span": 6,
+            "scale_from": 90,
+            "size_steps": 6,
+            "clips": ("dog", "bear"),
+            "clip_frames": 5,
+        },
+        "default": {
+            "models": ("lite2",),
+            "n_images": None,
+            "span": 24,
+            "scale_from": 90,
+            "size_steps": 24,
+            "clips": ("dog", "bear"),
+            "clip_frames": None,
+        },
+        "paper": {
+            "models": ("inception_resnet_v2",),
+            "n_images": 1000,
+            "span": 24,
+            "scale_from": 90,
+            "size_steps": 24,
+            "clips": ("dog", "bear"),
+            "clip_frames": None,
+        },
+    },
+    "02_protocols": {"smoke": {}, "default": {}, "paper": {"models": ("inception_resnet_v2",)}},
+    # depth_pixels: the object's side in px on every canvas for the size-matched depth comparison
+    "03_jaggedness_maps": {
+        "smoke": {"n_images": 3, "span": 6, "depth_pixels": 100, **_FRAMING["smoke"]},
+        "default": {"n_images": 64, "span": 48, "depth_pixels": 100, **_FRAMING["default"]},
+        "paper": {"n_images": 200, "span": None, "depth_pixels": 100, **_FRAMING["paper"]},
+    },
+    "04_protocol_table": {
+        "smoke": {"n_images": 2, "steps": 2},
+        "default": {"n_images": 100, "steps": 8},
+        "paper": {
+            "models": ("vgg16", "resnet50", "densenet121", "inception_resnet_v2", "resnetblur50"),
+            "steps": 8,
+        },
+    },
+    "05_crop_rescale_sweep": {
+        "smoke": {"n_images": 2, "steps": 2, "crop_fractions": (0.4, 1.0), "embed_scales": (1.6,)},
+        "default": {
+            "models": ("lite0",),
+            "n_images": 50,
+            "steps": 8,
+            "crop_fractions": (0.1, 0.4, 0.7, 1.0),
+            "embed_scales": (1.3, 1.6, 1.9),
+        },
+        "paper": {
+            "models": ("vgg16", "resnet50", "densenet201"),
+            "steps": 8,
+            "crop_fractions": (0.1, 0.4, 0.7, 1.0),
+            "embed_scales": (1.3, 1.6, 1.9),
+        },
+    },
+    "06_photographers_bias": {
+        "smoke": {"n_images": 2, "grid": 2, "sides": (100,), "n_boxes": 2000},
+        "default": {
+            "models": ("lite0",),
+            "n_images": 40,
+            "grid": 4,
+            "sides": (60, 100, 140),
+            "n_boxes": None,
+        },
+        "paper": {
+            "models": ("resnet50",),
+            "n_images": 200,
+            "grid": 5,
+            "sides": (60, 100, 140),
+            "n_boxes": None,
+        },
+    },
+    "07_sampling_theorem": {
+        "smoke": {
+            "n_images": 2,
+            "architectures": ("resnet50",),
+            "architectures_pretrained": False,
+            "init_seeds": (0,),
+            "periodicity_images": 1,
+            "shifts": (0, 1, 2, 16, 31, 32, 33),
+        },
+        "default": {
+            "n_images": 30,
+            "architectures": ("resnet50", "vgg16"),
+            "architectures_pretrained": False,
+            "init_seeds": (0, 1, 2),
+            "periodicity_images": 4,
+            "shifts": (*range(0, 9), 12, 16, 24, 31, 32, 33, 40, 48, 56, 63, 64),
+        },
+        "paper": {
+            "models": ("vgg16", "resnet50", "inception_resnet_v2"),
+            "n_images": 200,
+            "architectures": ("resnet50",),
+            "architectures_pretrained": True,
+            "init_seeds": (0,),
+            "periodicity_images": 16,
+            "shifts": tuple(range(0, 65)),
+        },
+    },
+    # framing_*: the main test on real framing (framing.py), quantile bins of photos.
+    "08_typicality": {
+        "smoke": {
+            "n_images": 4,
+            "n_reference": 20,
+            "bins": 2,
+            "steps": 2,
+            **_FRAMING["smoke"],
+            "framing_bins": 2,
+        },
+        "default": {
+            "n_images": 100,
+            "n_reference": None,
+            "bins": 4,
+            "steps": 8,
+            **_FRAMING["default"],
+            "framing_bins": 4,
+        },
+        "paper": {
+            "n_reference": None,
+            "bins": 5,
+            "steps": 8,
+            **_FRAMING["paper"],
+            "framing_bins": 5,
+        },
+    },
+    # models / n_images: the ImageNet part (resnet50 vs the antialiased resnetblur50), paper profile only
+    # (no offline weights for either); smoke runs it on Lite0 and 2 images to keep the code path tested.
+    "09_remedies": {
+        "smoke": {
+            "models": ("lite0",),
+            "n_images": 2,
+            "steps": 2,
+            "variants": ("photographer", "uniform", "blurpool", "uniform+blurpool"),
+            "seeds": (0,),
+            "train_steps": 4,
+            "n_test": 20,
+            "sizes": (24, 32, 40),
+            "n_size_test": 10,
+        },
+        "default": {
+            "models": (),
+            "n_images": 0,
+            "steps": 8,
+            "variants": ("photographer", "uniform", "blurpool", "uniform+blurpool"),
+            "seeds": (0, 1, 2),
+            "train_steps": 600,
+            "n_test": 1000,
+            "sizes": (20, 24, 28, 32, 40, 48),
+            "n_size_test": 300,
+        },
+        "paper": {
+            "models": ("resnet50", "resnetblur50"),
+            "steps": 8,
+            "variants": ("photographer", "uniform", "blurpool", "uniform+blurpool", "no subsampling"),
+            "seeds": (0, 1, 2),
+            "train_steps": 6000,
+            "n_test": None,
+            "sizes": (20, 24, 28, 32, 40, 48),
+            "n_size_test": None,
+        },
+    },
+}
+
+
+# The paper profile's dry run (`INVARIANCE_DRY_RUN=1`, tests/test_paper_profile.py): every notebook's
+# paper code path (the user's val folder, the paper's networks, figures/paper/) on a CPU in seconds, with
+# random weights (labelled untrained in every figure) and a few images: it proves the plumbing, not results.
+DRY_RUN_ENV = "INVARIANCE_DRY_RUN"
+_DRY_COMMON: dict[str, Any] = {"pretrained": False, "device": "cpu", "batch_size": 8}
+_DRY_RUN: dict[str, dict[str, Any]] = {
+    "01_jagged_examples": {"n_images": 2, "span": 2, "size_steps": 2, "clip_frames": 3},
+    "02_protocols": {},
+    "03_jaggedness_maps": {"n_images": 2, "span": 2, **_DRY_FRAMING},
+    "04_protocol_table": {"n_images": 2, "steps": 1},
+    "05_crop_rescale_sweep": {
+        "n_images": 2,
+        "steps": 1,
+        "crop_fractions": (0.4, 1.0),
+        "embed_scales": (1.6,),
+    },
+    "06_photographers_bias": {"n_images": 2, "grid": 2, "sides": (100,), "n_boxes": 2000},
+    "07_sampling_theorem": {
+        "n_images": 2,
+        "architectures_pretrained": False,
+        "init_seeds": (0, 1),
+        "periodicity_images": 1,
+        "shifts": (0, 1, 2, 32, 33),
+    },
+    "08_typicality": {
+        "n_images": 4,
+        "n_reference": 20,
+        "bins": 2,
+        "steps": 1,
+        **_DRY_FRAMING,
+        "framing_bins": 2,
+    },
+    "09_remedies": {
+        "n_images": 2,
+        "steps": 1,
+        "seeds": (0,),
+        "train_steps": 2,
+        "n_test": 20,
+        "sizes": (24, 32),
+        "n_size_test": 10,
+    },
+}
+
+
+def dry_run() -> bool:
+    """Whether the paper profile runs as its dry run (environment variable INVARIANCE_DRY_RUN=1)."""
+    return os.environ.get(DRY_RUN_ENV, "") not in ("", "0")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a notebook's run depends on. Notebook-specific values are in `extra` and read as
+    attributes (e.g. `s.span`)."""
+
+    notebook: str
+    profile: str
+    models: tuple[str, ...]
+    n_images: int | None
+    seed: int = 0
+    device: str = "cpu"
+    batch_size: int | None = None  # None: the device's measured default (evaluate.DEFAULT_BATCH)
+    pretrained: bool = True
+    val_dir: str | None = None
+    extra: tuple[tuple[str, Any], ...] = field(default=())
+
+    def __getattr__(self, name: str) -> Any:
+        for key, value in object.__getattribute__(self, "extra"):
+            if key == name:
+                return value
+        raise AttributeError(f"{name!r} is not a setting of {self.notebook}")
+
+    @property
+    def untrained(self) -> bool:
+        return not self.pretrained
+
+    def describe(
+        self, n_images: int | None = None, models: Sequence[str] | None = None, data: str | None = None
+    ) -> str:
+        """Footer text for figures: profile, networks, image count, and 'untrained' where it applies.
+
+        models: the networks the figure actually plots (labels), when not all of the settings' models;
+        data: what the images are, when not the profile's images (the sample, or the val folder)."""
+        nets = ", ".join(self.models if models is None else models)
+        nets += " (UNTRAINED, random weights)" if self.untrained else ""
+        if data is None:
+            data = f"ImageNet val ({self.val_dir})" if self.val_dir else "ImageNet sample"
+        count = n_images if n_images is not None else self.n_images
+        profile = f"{self.profile} (dry run)" if self.profile == "paper" and dry_run() else self.profile
+        return f"profile {profile} | {nets} | {count} images of {data}"
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' where a GPU is, else 'cpu'; ValueError for a name torch does not know, or for a
+    GPU this machine lacks (saying what to use instead)."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device)
+    except RuntimeError:
+        kind = None
+    if kind is None or kind.type not in ("cpu", "cuda", "mps"):  # the devices the runner is written for
+        raise ValueError(f"device {device!r} is not one of: cpu, cuda, cuda:N, mps, auto")
+    if kind.type == "cuda":
+        have = torch.cuda.device_count()
+        if (kind.index or 0) >= have:
+            raise ValueError(
+                f"device {device!r}: this machine has {have} CUDA GPU(s); use "
+                + ("cpu (or auto)" if not have else f"cuda:0 to cuda:{have - 1}")
+            )
+    return device
+
+
+def settings(notebook: str, profile: str, **overrides: Any) -> Settings:
+    """The notebook's settings in a profile; overrides that are None keep the profile's value.
+
+    Also applies the numerics policy (config.set_numerics with the settings' seed)."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, not {profile!r}")
+    if notebook not in _NOTEBOOKS:
+        raise ValueError(f"unknown notebook {notebook!r}; known: {', '.join(_NOTEBOOKS)}")
+    known = set(Settings.__dataclass_fields__) - {"notebook", "profile", "extra"}
+    known |= {k for base in _BASE.values() for k in base}
+    known |= {k for per_profile in _NOTEBOOKS[notebook].values() for k in per_profile}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        close = {u: difflib.get_close_matches(u, sorted(known), n=1) for u in unknown}
+        hints = ", ".join(f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items())
+        raise TypeError(f"{notebook}: unknown setting {hints}; its settings are: {', '.join(sorted(known))}")
+    merged: dict[str, Any] = {"device": "cpu", **_BASE[profile], **_NOTEBOOKS[notebook][profile]}
+    for key, value in overrides.items():
+        if value is not None:
+            merged[key] = tuple(value) if isinstance(value, list) else value
+    if profile == "paper" and dry_run():  # after the overrides: the dry run must stay small and untrained
+        if not os.environ.get("INVARIANCE_FIGURES"):
+            raise ValueError(
+                f"{DRY_RUN_ENV} is set: the paper profile would run as its untrained dry run and write "
+                "into figures/paper/. Unset it for a real paper run, or set INVARIANCE_FIGURES to a "
+                "scratch folder."
+            )
+        merged.update({**_DRY_COMMON, **_DRY_RUN.get(notebook, {})})
+    if profile == "paper" and not merged.get("val_dir"):
+        merged["val_dir"] = os.environ.get("INVARIANCE_IMAGENET_VAL")
+    merged["device"] = resolve_device(merged["device"])
+    own = {f for f in Settings.__dataclass_fields__ if f not in ("notebook", "profile", "extra")}
+    extra = tuple(sorted((k, v) for k, v in merged.items() if k not in own))
+    s = Settings(notebook, profile, extra=extra, **{k: v for k, v in merged.items() if k in own})
+    # Every notebook builds its settings first, so the numerics policy (seeds, TF32 off) is in force for
+    # everything it computes and is recorded in every sidecar and cached result.
+    config.set_numerics(s.seed)
+    return s
+
+
+def load_images(s: Settings) -> list[SourceImage]:
+    """The profile's seeded image list: the offline sample, or the user's ImageNet val folder."""
+    if s.n_images == 0:
+        return []
+    if s.profile == "paper":
+        if not s.val_dir:
+            raise FileNotFoundError(
+                "The paper profile needs ImageNet validation images: set the environment variable "
+                "INVARIANCE_IMAGENET_VAL=/path/to/ILSVRC2012/val before `make figures PROFILE=paper` "
+                "(from Python: profiles.settings(..., val_dir='/path/to/ILSVRC2012/val'))."
+            )
+        return datasets.load_val(s.val_dir, s.n_images, s.seed)
+    return datasets.load_sample(s.n_images, s.seed)
+
+
+def load_models(s: Settings) -> list[models.LoadedModel]:
+    return [models.load(name, pretrained=s.pretrained, device=s.device) for name in s.models]
+
+
+def load_architectures(s: Settings) -> list[models.LoadedModel]:
+    """The paper's architectures of a notebook: random weights offline (labelled untrained), one network per
+    initialisation seed in `s.init_seeds` (an untrained network's numbers depend on its seed, so they are
+    reported over several), pretrained in the paper profile (one each)."""
+    if s.architectures_pretrained:
+        return [models.load(name, pretrained=True, device=s.device) for name in s.architectures]
+    return [
+        models.load(name, pretrained=False, device=s.device, seed=seed)
+        for name in s.architectures
+        for seed in s.init_seeds
+    ]
