@@ -432,9 +432,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     files.atomic_write_text(path, json.dumps(record, indent=1))
     print(f"\nwritten: {path.relative_to(paths.project_root())}")
     if not args.no_readme:
-        from invariance.report import findings
+        from invariance.report import readme  # the claims and matplotlib load only here
 
-        if findings.update_readme():
+        if readme.update_readme():
             print("README.md: speed section rewritten from benchmarks/results/")
     return record
 

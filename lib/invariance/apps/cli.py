@@ -310,10 +310,13 @@ def measure_command(args: argparse.Namespace) -> int:
     )
     files.atomic_write_json(args.out / "summary.json", record)
     if args.figure:
-        from invariance.presentation import figures as plotting
+        from invariance.claims import protocol_table  # matplotlib loads only when a figure is asked for
+        from invariance.presentation import figures
 
-        fig = plotting.metric_bars(summary, ["p_top1_change", "mac", "accuracy"], list(args.protocol))
-        plotting.stamp(fig, f"{model.label} | {len(images)} images ({args.images}) | 95% bootstrap CIs")
+        fig = protocol_table.plot_metric_bars(
+            summary, ["p_top1_change", "mac", "accuracy"], list(args.protocol)
+        )
+        figures.stamp(fig, f"{model.label} | {len(images)} images ({args.images}) | 95% bootstrap CIs")
         fig.savefig(args.out / "summary.png", bbox_inches="tight")
     for path in stale:  # the earlier run's files this one did not replace (--overwrite), now its own are in
         path.unlink(missing_ok=True)

@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from invariance.claims import jagged
-from invariance.presentation import figures as plotting
+from invariance.claims import jagged, protocol_table
+from invariance.presentation import figures
 from invariance.runner.protocols import Protocol
 from invariance.sources.images import SourceImage
 from invariance.sources.models import LoadedModel
@@ -41,7 +41,7 @@ def path_figure(model: LoadedModel, image: SourceImage, protocol: Protocol, n_th
     n_thumbs frames spread along the path below."""
     ex = jagged.path_example(model, image, protocol)
     y, k = ex["curve"].p_true.to_numpy(), ex["stats"]["largest_step"]
-    plotting.use_style()
+    figures.use_style()
     fig = plt.figure(figsize=(9, 4.2))
     grid = fig.add_gridspec(2, n_thumbs, height_ratios=[2.2, 1], hspace=0.45)
     ax = fig.add_subplot(grid[0, :])
@@ -56,7 +56,7 @@ def path_figure(model: LoadedModel, image: SourceImage, protocol: Protocol, n_th
     )
     for col, j in enumerate(np.linspace(0, len(y) - 1, n_thumbs).round().astype(int)):
         t = fig.add_subplot(grid[1, col])
-        t.imshow(plotting.image_array(ex["frames"][j]))
+        t.imshow(figures.image_array(ex["frames"][j]))
         t.set_axis_off()
         t.set_title(f"frame {j}: {y[j]:.2f}", fontsize=7)
     return fig
@@ -89,7 +89,7 @@ def path_explorer(model: LoadedModel, images: Sequence[SourceImage], protocols: 
 def table_figure(summary: pd.DataFrame, models: Sequence[str], conditions: Sequence[str], metric: str):
     """The Table 1 bars for the chosen networks, protocols and metric (95% CIs)."""
     sub = summary[summary.model.isin(models) & summary.condition.isin(conditions)]
-    return plotting.metric_bars(sub, [metric], list(conditions))
+    return protocol_table.plot_metric_bars(sub, [metric], list(conditions))
 
 
 def table_explorer(summary: pd.DataFrame):

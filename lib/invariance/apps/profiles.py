@@ -216,7 +216,7 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-# The paper profile's dry run (`INVARIANCE_DRY_RUN=1`, tests/test_paper_profile.py): every notebook's
+# The paper profile's dry run (`INVARIANCE_DRY_RUN=1`, tests/apps/test_paper_profile.py): every notebook's
 # paper code path (the user's val folder, the paper's networks, figures/paper/) on a CPU in seconds, with
 # random weights (labelled untrained in every figure) and a few images: it proves the plumbing, not results.
 DRY_RUN_ENV = "INVARIANCE_DRY_RUN"

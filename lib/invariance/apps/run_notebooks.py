@@ -109,9 +109,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     files.atomic_write_json(out_dir / "timing.json", record)
     if args.profile == EXECUTED_PROFILE and not args.only:
         # the README's gallery and paper-vs-ours tables, rewritten from the sidecars just written
-        from invariance.report import findings
+        from invariance.report import readme
 
-        changed = findings.update_readme()
+        changed = readme.update_readme()
         print(f"README generated sections {'rewritten' if changed else 'unchanged'} from figures/*.json")
     where = paths.figures_dir(args.profile)
     print(f"All {len(chosen)} notebooks in {timings['total']:.1f} s; figures in {where}")

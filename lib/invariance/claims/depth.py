@@ -1,5 +1,6 @@
-"""Claim 2 under controls (notebook 03): are deeper networks less invariant once the object's size and the
-network's competence are held fixed?
+"""Notebook 03: jaggedness maps (many images along a path, per network) and claim 1's depth part under
+controls: are deeper networks less invariant once the object's size and the network's competence are held
+fixed?
 
 EfficientNet-Lite0/1/2 run at 224/240/260 px canvases, so "the same embedding" means either the same
 fraction of each canvas (sides given for 224 scale with N: 100 -> 107 -> 116 px) or the same size in
@@ -14,13 +15,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from invariance.kernels import metrics
+from invariance.presentation.figures import ci_whiskers, use_style
+from invariance.presentation.text import (
+    Values,
+    model_name,
+    tidy_frame,
+)
 from invariance.runner import evaluate
 from invariance.runner.protocols import Translation, scaled
 from invariance.sources.images import SourceImage
-from invariance.sources.models import LoadedModel
+from invariance.sources.models import LoadedModel, display_name
 
 COMPARISONS = {
     "fraction": "object the same fraction of each canvas",
@@ -117,3 +126,166 @@ def differences(comparisons: Mapping[str, Mapping[str, pd.DataFrame]]) -> pd.Dat
         verdict = "reproduced" if lo > 0 else "reversed" if hi < 0 else "inconclusive"
         rows.append({**row, "difference": d, "low": lo, "high": hi, "p": p, "verdict": verdict})
     return pd.DataFrame(rows)
+
+
+def jaggedness_summary(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per network: jaggedness (fraction of steps with a top-1 change) with a 95% CI over images."""
+    rows = []
+    for model, t in tables.items():
+        v, lo, hi = metrics.bootstrap_ci(metrics.PAIR_METRICS["p_top1_change"](t), t.image_id)
+        rows.append(
+            {"model": model, "jaggedness": v, "ci_low": lo, "ci_high": hi, "images": t.image_id.nunique()}
+        )
+    return pd.DataFrame(rows).set_index("model")
+
+
+def path_matrices(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """{model: (images x frames) P(correct class), rows sorted}."""
+    return {model: metrics.path_matrix(t) for model, t in tables.items()}
+
+
+# --- figures (the notebook calls these; save_figure writes them with their sidecars) ---
+
+
+def plot_jaggedness_maps(
+    mats: dict[str, pd.DataFrame],
+    jag: pd.DataFrame,
+    xlabel: str,
+    geometry: Mapping[str, str] | None = None,
+    order: str = "rows: the same images in every panel, sorted by mean P(correct class) over all networks "
+    "and all shifts (highest first)",
+) -> plt.Figure:
+    """One panel per network: P(correct class) along the path, one row per image (rows aligned across the
+    panels, e.g. by metrics.align_rows; `order` states the rule on the figure); geometry: per network a
+    line for its title (canvas and object size, protocols.geometry)."""
+    use_style()
+    fig, axes = plt.subplots(1, len(mats), figsize=(3.9 * len(mats), 4.1), squeeze=False)
+    im = None
+    for ax, (model, mat) in zip(axes[0], mats.items(), strict=True):
+        im = ax.imshow(mat.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+        j = jag.loc[model]
+        where = f"\n{geometry[model]}" if geometry and model in geometry else ""
+        ax.set_title(
+            f"{display_name(model)}{where}\n"
+            f"jaggedness {j.jaggedness:.3f} [{j.ci_low:.3f}, {j.ci_high:.3f}] (95% CI)",
+            fontsize=8.5,
+        )
+        ax.set(
+            xlabel=xlabel,
+            ylabel=f"image ({len(mat)}; same order in every panel)" if ax is axes[0, 0] else None,
+        )
+    fig.colorbar(im, ax=axes[0].tolist(), label="P(correct class)", shrink=0.9)
+    fig.suptitle(
+        f"P(correct class) along a one-pixel vertical translation path; {order}.\n"
+        "Jaggedness: share of one-pixel steps whose top-1 class changes, 95% bootstrap CI over images.",
+        fontsize=8.5,
+        y=1.14,
+    )
+    return fig
+
+
+def plot_depth_controls(table: pd.DataFrame, titles: dict[str, str], verdicts: dict[str, str]) -> plt.Figure:
+    """One panel per depth comparison (depth_table): P(top-1 change) per one-pixel step per network
+    (shallowest first) with 95% CIs over images, the accuracy of the frames written above each bar, and the
+    comparison's verdict on "deeper is less invariant" in its title."""
+    use_style()
+    names = list(dict.fromkeys(table.comparison))
+    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 3.6), sharey=True, squeeze=False)
+    top = float(table.ci_high.max())
+    for ax, name in zip(axes[0], names, strict=True):
+        t = table[table.comparison == name].reset_index(drop=True)
+        x = np.arange(len(t))
+        ax.bar(x, t.p_top1_change, color=[f"C{i}" for i in x], alpha=0.8)
+        ci_whiskers(ax, x, t.rename(columns={"p_top1_change": "value"}))
+        for i, r in t.iterrows():
+            ax.text(i, r.ci_high + 0.02 * top, f"acc {r.accuracy:.2f}", ha="center", va="bottom", fontsize=7)
+        # "EfficientNet-\nLite0": three full names side by side would overlap under narrow panels
+        ax.set_xticks(x, [display_name(m).replace("-", "-\n", 1) for m in t.model], fontsize=8)
+        images = ", ".join(str(n) for n in dict.fromkeys(t.images))
+        ax.set_title(
+            f"{titles.get(name, name)}\n({images} images)\ndeeper less invariant? {verdicts[name]}",
+            fontsize=8.5,
+        )
+    axes[0, 0].set_ylabel("P(top-1 change) per one-pixel step")
+    axes[0, 0].set_ylim(0, top * 1.15)
+    fig.tight_layout()
+    return fig
+
+
+# --- findings: one sentence per figure, from its sidecar, and the claim's verdict ---
+
+
+def f03_maps(v: Values) -> str:
+    t = tidy_frame(v).set_index("model")
+    parts = ", ".join(
+        f"{model_name(m)} {r.jaggedness:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]" for m, r in t.iterrows()
+    )
+    return (
+        f"Jaggedness (share of one-pixel steps with a top-1 change, {int(t.images.iloc[0])} images): "
+        f"{parts}. "
+        f'Verdict on "deeper is more jagged": {verdict_depth(v)}.'
+    )
+
+
+def verdict_depth(v: Values) -> str:
+    t = tidy_frame(v).set_index("model")
+    first, last = t.iloc[0], t.iloc[-1]
+    if last.ci_low > first.ci_high:
+        return f"reproduced ({model_name(t.index[-1])} above {model_name(t.index[0])}, CIs apart)"
+    if last.ci_high < first.ci_low:
+        return f"reversed ({model_name(t.index[-1])} below {model_name(t.index[0])}, CIs apart)"
+    if last.jaggedness > first.jaggedness:
+        way = f"the paper's way: {model_name(t.index[-1])} above {model_name(t.index[0])}"
+    elif last.jaggedness < first.jaggedness:
+        way = f"the other way: {model_name(t.index[-1])} below {model_name(t.index[0])}"
+    else:
+        way = f"nowhere: {model_name(t.index[-1])} and {model_name(t.index[0])} equal"
+    return f"not reproduced (the CIs overlap; point estimates {way})"
+
+
+def f03_depth(v: Values) -> str:
+    t = tidy_frame(v["table"])
+    diffs = tidy_frame(v["differences"]).set_index("comparison") if "differences" in v else None
+    parts = []
+    for name, g in t.groupby("comparison", sort=False):
+        g = g.reset_index(drop=True)
+        first, last = g.iloc[0], g.iloc[-1]
+        text = (
+            f"{name} ({int(first.images)} images): {model_name(first.model)} {first.p_top1_change:.3f} vs "
+            f"{model_name(last.model)} {last.p_top1_change:.3f}"
+        )
+        if diffs is not None and name in diffs.index and pd.notna(diffs.loc[name].get("difference")):
+            d = diffs.loc[name]
+            text += f", difference {d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]"
+        parts.append(f"{text}, {v['verdicts'][name]}")
+    return (
+        "P(top-1 change) per one-pixel step, shallowest vs deepest network, their difference paired over "
+        f'images (95% CI) and the verdict on "deeper is less invariant": {"; ".join(parts)}.'
+    )
+
+
+# the paper's claim that notebook 03 tests
+CLAIM = "Deeper networks are more jagged (less invariant)."
+
+
+def verdict(read) -> str:
+    """Our verdict on CLAIM with its reason, given a reader of this run's sidecars (name -> values)."""
+    maps = verdict_depth(read("03_jaggedness_maps"))
+    try:
+        controls = read("03_depth_controls")["verdicts"]
+    except FileNotFoundError:
+        return f"on the maps, {maps}"
+    kinds = set(controls.values())
+    summary = ", ".join(f"{name}: {verdict}" for name, verdict in controls.items())
+    kinds -= {"no images"}
+    if not kinds or kinds == {"needs two networks"}:
+        return f"no verdict: the controls need two networks; on the maps, {maps}"
+    if kinds == {"reproduced"}:
+        head = "**reproduced under every control**"
+    elif "reproduced" in kinds:
+        head = "**depends on the comparison**"
+    elif kinds == {"reversed"}:
+        head = "**reversed under every control**"
+    else:
+        head = "**not established under the controls**"
+    return f"{head} (deepest minus shallowest network, paired 95% CIs; {summary}); on the maps, {maps}"

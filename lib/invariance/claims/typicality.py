@@ -11,13 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
 from invariance.kernels import metrics
+from invariance.presentation.figures import label, use_style
+from invariance.presentation.text import (
+    Values,
+    model_name,
+    tidy_frame,
+)
 from invariance.runner import cache, protocols
 from invariance.sources.images import SourceImage, content_key
-from invariance.sources.models import LoadedModel, normalize
+from invariance.sources.models import LoadedModel, display_name, normalize
 
 
 def penultimate(model: LoadedModel, frames: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
@@ -141,3 +148,91 @@ def typicality_summary(
         rho, low, high = rank_correlation(table, typ[model])
         rows.append(b.assign(model=model, spearman=rho, spearman_low=low, spearman_high=high))
     return pd.concat(rows, ignore_index=True)
+
+
+# --- figures (the notebook calls these; save_figure writes them with their sidecars) ---
+
+
+def plot_typicality_bins(summary: pd.DataFrame) -> plt.Figure:
+    """P(top-1 change) and accuracy per typicality bin (quantiles of images), one line per network, 95% CIs;
+    the legend above the panels."""
+    use_style()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    n = ", ".join(str(k) for k in sorted(summary.images.unique()))
+    bins = "quartile" if summary.bin.nunique() == 4 else "bin"
+    for i, (model, t) in enumerate(summary.groupby("model", sort=False)):
+        x = (t.typicality_from + t.typicality_to) / 2
+        for ax, metric in zip(axes, ["p_top1_change", "accuracy"], strict=True):
+            err = [t[metric] - t[f"{metric}_low"], t[f"{metric}_high"] - t[metric]]
+            ax.errorbar(
+                x,
+                t[metric],
+                yerr=err,
+                fmt="o-",
+                ms=3,
+                capsize=2,
+                color=f"C{i}",
+                label=f"{display_name(model)} ({rho_text(t.iloc[0])})",
+            )
+            ax.set(
+                xlabel="typicality: mean cosine similarity to the 10 nearest sample photos\n"
+                "(all of other classes; bin midpoint)",
+                ylabel=label(metric),
+                title=f"{label(metric)} per typicality {bins} ({n} images each)",
+            )
+    fig.tight_layout()
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        names,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(names),
+        fontsize=7.5,
+        title="Spearman rank correlation over images of typicality and P(top-1 change)"
+        + (", 95% bootstrap CI" if "spearman_low" in summary else ""),
+        title_fontsize=7.5,
+    )
+    return fig
+
+
+# --- findings: one sentence per figure, from its sidecar, and the claim's verdict ---
+
+
+def _typicality_signs(t: pd.DataFrame) -> str:
+    """Which networks' Spearman CIs exclude 0, against the sign the paper predicts (negative)."""
+    if "spearman_low" not in t:  # sidecars from before the CI
+        return ""
+    firsts = [(model, g.iloc[0]) for model, g in t.groupby("model", sort=False)]
+    firsts = [(m, r) for m, r in firsts if pd.notna(r.spearman_low)]
+    if not firsts:
+        return ""
+    neg = [model_name(m) for m, r in firsts if r.spearman_high < 0]
+    pos = [model_name(m) for m, r in firsts if r.spearman_low > 0]
+    clauses = [f"significantly negative, as predicted, for {', '.join(neg)}"] if neg else []
+    clauses += [f"significantly positive, the other way, for {', '.join(pos)}"] if pos else []
+    if len(neg) + len(pos) < len(firsts):
+        clauses.append("the CIs of the others include 0" if clauses else "no CI excludes 0")
+    return (
+        " The paper predicts a negative correlation (more typical, fewer changes): "
+        + "; ".join(clauses)
+        + "."
+    )
+
+
+def f08_typicality(v: Values) -> str:
+    t = tidy_frame(v)
+    parts = []
+    for model, g in t.groupby("model", sort=False):
+        g = g.sort_values("bin")
+        parts.append(
+            f"{model_name(model)} Spearman {rho_text(g.iloc[0])}, least vs most typical quartile "
+            f"{g.p_top1_change.iloc[0]:.2f} vs {g.p_top1_change.iloc[-1]:.2f}"
+        )
+    signs = _typicality_signs(t)
+    return (
+        "Claim 3 with a substitute typicality (network features of the embedded frame vs its nearest sample "
+        f"photos of other classes): {'; '.join(parts)}.{signs} The measure is weak (a frame near many "
+        "photos of other classes may simply look like many classes), so this tests the substitute, not the "
+        "paper's perceptual typicality."
+    )

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 from conftest import hand_made_pairs
-from invariance.claims import jagged
+from invariance.claims import depth, frame_pairs, jagged
 
 
 def _curves(curves: dict[str, list[float]]) -> pd.DataFrame:
@@ -75,7 +75,7 @@ def test_clip_stats_count_top1_changes_between_consecutive_frames():
 
 
 def test_jaggedness_summary():
-    s = jagged.jaggedness_summary({"net": hand_made_pairs()})
+    s = depth.jaggedness_summary({"net": hand_made_pairs()})
     assert s.loc["net", "jaggedness"] == pytest.approx(1 / 6) and s.loc["net", "images"] == 2
 
 
@@ -83,6 +83,6 @@ def test_pair_differences_count_changed_pixels():
     a = torch.zeros(3, 4, 4)
     b = a.clone()
     b[:, 0, :] = 0.5  # one row of four changes in every channel
-    d = jagged.pair_differences({"p": (a, b)})
+    d = frame_pairs.pair_differences({"p": (a, b)})
     assert d.loc["p", "pixels_changed"] == pytest.approx(0.25)
     assert d.loc["p", "mean_abs_difference"] == pytest.approx(0.5 / 4)

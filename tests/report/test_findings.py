@@ -4,15 +4,17 @@ import json
 
 import pandas as pd
 import pytest
+from invariance.claims import aliasing, bias, depth, frame_pairs, framing, remedies, typicality
 from invariance.core import paths
-from invariance.report import findings
+from invariance.presentation.text import sidecar_values
+from invariance.report import findings, readme
 
 
 def test_readme_generated_sections_match_the_committed_sidecars():
     """Every number in the README's gallery and paper-vs-ours tables comes from figures/*.json: rerun
-    `make figures` (or findings.update_readme()) after a figure changes; never edit these sections."""
+    `make figures` (or readme.update_readme()) after a figure changes; never edit these sections."""
     text = (paths.project_root() / "README.md").read_text()
-    assert findings.render_readme(text) == text, "README generated sections are stale: run `make figures`"
+    assert readme.render_readme(text) == text, "README generated sections are stale: run `make figures`"
 
 
 def test_a_changed_digit_in_the_readme_is_caught():
@@ -20,9 +22,9 @@ def test_a_changed_digit_in_the_readme_is_caught():
     start = text.index("<!-- generated: table1")
     digit = start + text[start:].index("0.060 [")  # Lite0, crop
     edited = text[:digit] + "0.070" + text[digit + 5 :]
-    assert findings.render_readme(edited) != edited
+    assert readme.render_readme(edited) != edited
     with pytest.raises(ValueError, match="no generated section"):
-        findings.render_readme("no markers here")
+        readme.render_readme("no markers here")
 
 
 def test_sentences_and_verdicts_on_hand_made_values(tmp_path):
@@ -30,10 +32,10 @@ def test_sentences_and_verdicts_on_hand_made_values(tmp_path):
         {"model": "lite0", "jaggedness": 0.20, "ci_low": 0.15, "ci_high": 0.25, "images": 64},
         {"model": "lite2", "jaggedness": 0.30, "ci_low": 0.26, "ci_high": 0.34, "images": 64},
     ]
-    assert findings.verdict_depth(jag).startswith("reproduced")
+    assert depth.verdict_depth(jag).startswith("reproduced")
     jag[1] |= {"ci_low": 0.22}
-    assert findings.verdict_depth(jag).startswith("not reproduced")
-    assert "Lite0 0.200 [0.150, 0.250]" in findings.f03_maps(jag)
+    assert depth.verdict_depth(jag).startswith("not reproduced")
+    assert "Lite0 0.200 [0.150, 0.250]" in depth.f03_maps(jag)
     toy = [
         {"variant": "linear, broadband input", "max - min over shifts": 0.2},
         {"variant": "ReLU, broadband input", "max - min over shifts": 0.3},
@@ -43,13 +45,13 @@ def test_sentences_and_verdicts_on_hand_made_values(tmp_path):
     ]
     (tmp_path / "07_sampling_toy.json").write_text(json.dumps({"values": toy}))
     (tmp_path / "03_jaggedness_maps.json").write_text(json.dumps({"values": jag}))
-    assert "spread 1.5e-16" in findings.f07_toy(toy)
+    assert "spread 1.5e-16" in aliasing.f07_toy(toy)
     ranged = [
         r | {"min over 10 signals": r["max - min over shifts"] / 2, "max over 10 signals": 2.0} for r in toy
     ]
-    assert "spread 1.5e-16 (7.5e-17 to 2.0e+00)" in findings.f07_toy(ranged)
-    assert "range over 10 random signals" in findings.f07_toy(ranged)
-    read = lambda name: findings.sidecar_values(name, tmp_path)  # noqa: E731
+    assert "spread 1.5e-16 (7.5e-17 to 2.0e+00)" in aliasing.f07_toy(ranged)
+    assert "range over 10 random signals" in aliasing.f07_toy(ranged)
+    read = lambda name: sidecar_values(name, tmp_path)  # noqa: E731
     assert findings.CLAIMS["07"].verdict(read).startswith("**reproduced**")
     (tmp_path / "07_sampling_toy.json").write_text(json.dumps({"values": ranged}))
     assert findings.CLAIMS["07"].verdict(read).startswith("**not reproduced**")  # judged on the worst signal
@@ -62,19 +64,19 @@ def test_sentences_and_verdicts_on_hand_made_values(tmp_path):
             "init seeds": 3,
         },
     ]
-    text = findings.f07_periodicity(periodicity)
+    text = aliasing.f07_periodicity(periodicity)
     assert "lite0: 3.6e-07 at multiples, >= 0.5 elsewhere;" in text
     assert (
         "vgg16 (untrained), worst of 3 init seeds: 8.0e-02 at multiples, >= 0.013 elsewhere (not exact"
         in text
     )
-    assert "float64 rounding" not in findings.f07_toy(ranged)  # 2.0 is no rounding error
+    assert "float64 rounding" not in aliasing.f07_toy(ranged)  # 2.0 is no rounding error
     (tmp_path / "07_sampling_toy.json").write_text(json.dumps({"values": toy}))
     (tmp_path / "07_total_stride_periodicity.json").write_text(json.dumps({"values": periodicity}))
     assert "exact (lite0); not even those for vgg16 (untrained)" in findings.CLAIMS["07"].verdict(read)
     (tmp_path / "05_crop_rescale_sweep.json").write_text(json.dumps({"config": {}}))
     with pytest.raises(ValueError, match="holds no values"):
-        findings.sidecar_values("05_crop_rescale_sweep", tmp_path)
+        sidecar_values("05_crop_rescale_sweep", tmp_path)
 
 
 def test_notebook_findings_name_the_claim_and_survive_a_small_profile(tmp_path, monkeypatch):
@@ -121,7 +123,7 @@ def test_the_new_verdicts_follow_their_numbers():
                 ("typicality", rho_typ),
                 ("area", rho_typ),
                 ("placement", rho_typ),
-                (findings.framing.PARTIAL, rho_part),
+                (framing.PARTIAL, rho_part),
             ):
                 rows.append(
                     {
@@ -135,11 +137,11 @@ def test_the_new_verdicts_follow_their_numbers():
                 )
         return rows
 
-    size_only = findings._v08(lambda name: {"correlations": corr(-0.1, 0.0)})
+    size_only = framing.verdict(lambda name: {"correlations": corr(-0.1, 0.0)})
     assert size_only.startswith("**not separable from object size") and "below 0 in 0 of 2" in size_only
-    beyond = findings._v08(lambda name: {"correlations": corr(-0.1, -0.1)})
+    beyond = framing.verdict(lambda name: {"correlations": corr(-0.1, -0.1)})
     assert beyond.startswith("**reproduced on real framing**")
-    none = findings._v08(lambda name: {"correlations": corr(0.1, 0.0)})
+    none = framing.verdict(lambda name: {"correlations": corr(0.1, 0.0)})
     assert none.startswith("**not reproduced on real framing**")
 
     maps = [{"model": "lite0", "jaggedness": 0.2, "ci_low": 0.1, "ci_high": 0.3, "images": 9}]
@@ -147,22 +149,22 @@ def test_the_new_verdicts_follow_their_numbers():
     def depth_reader(verdicts: dict):
         return lambda name: maps if name == "03_jaggedness_maps" else {"verdicts": verdicts}
 
-    assert findings._v03(depth_reader({"a": "reproduced", "b": "reproduced"})).startswith(
+    assert depth.verdict(depth_reader({"a": "reproduced", "b": "reproduced"})).startswith(
         "**reproduced under every"
     )
-    assert findings._v03(depth_reader({"a": "reproduced", "b": "inconclusive"})).startswith("**depends on")
-    assert findings._v03(depth_reader({"a": "inconclusive"})).startswith("**not established")
-    assert findings._v03(depth_reader({"a": "needs two networks"})).startswith("no verdict")
+    assert depth.verdict(depth_reader({"a": "reproduced", "b": "inconclusive"})).startswith("**depends on")
+    assert depth.verdict(depth_reader({"a": "inconclusive"})).startswith("**not established")
+    assert depth.verdict(depth_reader({"a": "needs two networks"})).startswith("no verdict")
 
 
 def test_typicality_sentence_gives_the_ci_when_the_sidecar_has_one():
     rows = [
         {"model": "lite0", "bin": b, "p_top1_change": p, "spearman": 0.18} for b, p in ((0, 0.2), (1, 0.3))
     ]
-    old = findings.f08_typicality(rows)  # a sidecar from before the CI: the estimate alone
+    old = typicality.f08_typicality(rows)  # a sidecar from before the CI: the estimate alone
     assert "Lite0 Spearman +0.18, least vs most typical quartile 0.20 vs 0.30" in old
     with_ci = [{**r, "spearman_low": -0.01, "spearman_high": 0.37} for r in rows]
-    assert "Lite0 Spearman +0.18 [-0.01, +0.37]," in findings.f08_typicality(with_ci)
+    assert "Lite0 Spearman +0.18 [-0.01, +0.37]," in typicality.f08_typicality(with_ci)
 
 
 def test_remedies_text_names_variants_as_the_figures_do():
@@ -172,7 +174,7 @@ def test_remedies_text_names_variants_as_the_figures_do():
         {"comparison": "blurpool - photographer", "zone": "edge", "difference": -0.05, "low": -0.07,
          "high": -0.03, "finding": True},
     ]  # fmt: skip
-    text = findings._held(pd.DataFrame(comparisons).set_index(["comparison", "zone"]))
+    text = remedies._held(pd.DataFrame(comparisons).set_index(["comparison", "zone"]))
     assert "uniform + BlurPool - BlurPool (centre) +0.012" in text
     assert "BlurPool - photographer (edge) -0.050" in text and "blurpool" not in text
 
@@ -182,21 +184,21 @@ def test_depth_verdict_says_which_way_overlapping_estimates_go():
         {"model": "lite0", "jaggedness": 0.22, "ci_low": 0.17, "ci_high": 0.27, "images": 64},
         {"model": "lite2", "jaggedness": 0.16, "ci_low": 0.12, "ci_high": 0.21, "images": 64},
     ]
-    assert findings.verdict_depth(jag) == (
+    assert depth.verdict_depth(jag) == (
         "not reproduced (the CIs overlap; point estimates the other way: Lite2 below Lite0)"
     )
     jag[1] |= {"jaggedness": 0.25, "ci_high": 0.3}
-    assert "the paper's way: Lite2 above Lite0" in findings.verdict_depth(jag)
+    assert "the paper's way: Lite2 above Lite0" in depth.verdict_depth(jag)
 
 
 def test_protocol_sentence_names_the_protocols_that_change_almost_every_pixel():
     rows = [{"protocol": "crop", "pixels_changed": 1.0}, {"protocol": "black", "pixels_changed": 0.27}]
-    text = findings.f02_protocols(rows)
+    text = frame_pairs.f02_protocols(rows)
     assert "crop 100%, black 27%. Crop changes almost every pixel a little" in text
     rows[0]["pixels_changed"] = 0.3
-    assert text != findings.f02_protocols(rows) and "The large differences sit at" in findings.f02_protocols(
+    assert text != frame_pairs.f02_protocols(
         rows
-    )
+    ) and "The large differences sit at" in frame_pairs.f02_protocols(rows)
 
 
 def test_placement_sentence_compares_corners_and_inner_cells_within_each_size():
@@ -205,7 +207,7 @@ def test_placement_sentence_compares_corners_and_inner_cells_within_each_size():
          "value": (0.5 if (r, c) != (1, 1) else 0.3) / (side // 60) if metric == "p_top1_change" else 0.4}
         for metric in ("p_top1_change", "accuracy") for side in (60, 120) for r in range(3) for c in range(3)
     ]  # fmt: skip
-    text = findings.f06_placement(rows)
+    text = bias.f06_placement(rows)
     assert "per object size: 60 px 0.50 vs 0.30 (accuracy 0.40 vs 0.40); 120 px 0.25 vs 0.15" in text
     assert "inner cells 0.30 at 60 px vs 0.15 at 120 px" in text
 
@@ -218,10 +220,10 @@ def test_typicality_sentence_sets_significant_signs_against_the_paper():
             for b in (0, 1)
         ]  # fmt: skip
 
-    text = findings.f08_typicality(rows("lite0", -0.2, 0.2) + rows("lite2", 0.04, 0.39))
+    text = typicality.f08_typicality(rows("lite0", -0.2, 0.2) + rows("lite2", 0.04, 0.39))
     assert "significantly positive, the other way, for Lite2; the CIs of the others include 0." in text
-    assert "no CI excludes 0." in findings.f08_typicality(rows("lite0", -0.2, 0.2))
-    assert "significantly negative, as predicted, for Lite0." in findings.f08_typicality(
+    assert "no CI excludes 0." in typicality.f08_typicality(rows("lite0", -0.2, 0.2))
+    assert "significantly negative, as predicted, for Lite0." in typicality.f08_typicality(
         rows("lite0", -0.3, -0.1)
     )
 
@@ -234,19 +236,19 @@ def test_size_and_stride_sentences_follow_the_intervals():
         for s, p in zip((20, 32, 48), ps, strict=True)
     ]  # fmt: skip
     assert "below its value at the training size (CIs apart) for photographer (1 of 2 variants)" in (
-        findings.f09_size(size)
+        remedies.f09_size(size)
     )
     for r in size:
         r["p_top1_change_low"], r["p_top1_change_high"] = r["p_top1_change"] - 0.1, r["p_top1_change"] + 0.1
     assert (
         "the CIs overlap for every variant (point estimates lower at 48 px for 1 of 2)"
-        in findings.f09_size(size)
+        in remedies.f09_size(size)
     )
     offsets = [
         {"variant": "photographer", "offset": o, "p_top1_change": 0.2 if o % 8 == 0 else 0.1,
          "p_top1_change_low": 0.05, "p_top1_change_high": 0.25}
         for o in range(32)
     ]  # fmt: skip
-    text = findings.f09_controlled(offsets)
+    text = remedies.f09_controlled(offsets)
     assert "(8, 16, 24; every variant that subsamples has it), the photographer network changes 0.20" in text
     assert "each offset's CI is about +/-0.10, and this difference is not tested." in text
