@@ -147,3 +147,18 @@ def test_an_unknown_folder_is_named(tmp_path):
     pkg = _package(tmp_path, {"misc/util.py": "from invariance.core import paths\n", "core/paths.py": ""})
     with pytest.raises(AssertionError, match="'misc' is not a known layer"):
         upward_imports(import_graph(pkg))
+
+
+def test_the_short_measuring_api_names_the_layered_modules():
+    from invariance import datasets, evaluate, metrics, models, protocols
+    from invariance.kernels import metrics as kernel_metrics
+    from invariance.runner import evaluate as runner_evaluate
+
+    assert metrics is kernel_metrics and evaluate is runner_evaluate
+    assert {datasets.__name__, models.__name__, protocols.__name__} == {
+        "invariance.sources.datasets",
+        "invariance.sources.models",
+        "invariance.runner.protocols",
+    }
+    with pytest.raises(ImportError):
+        from invariance import plotting  # noqa: F401  (gone: figures live with their claims)

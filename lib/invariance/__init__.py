@@ -18,3 +18,22 @@ Notebooks import what they show by name, e.g. `from invariance.claims import dep
 """
 
 __version__ = "0.1.0"
+
+# The measuring API in short (`from invariance import datasets, evaluate, metrics, models, protocols`),
+# loaded on first use so that importing a low layer does not pull in torch and timm through the root.
+_SHORT = {
+    "datasets": "invariance.sources.datasets",
+    "models": "invariance.sources.models",
+    "protocols": "invariance.runner.protocols",
+    "evaluate": "invariance.runner.evaluate",
+    "metrics": "invariance.kernels.metrics",
+}
+__all__ = list(_SHORT)
+
+
+def __getattr__(name: str):
+    if name in _SHORT:
+        import importlib
+
+        return importlib.import_module(_SHORT[name])
+    raise AttributeError(f"module 'invariance' has no attribute {name!r}")
