@@ -63,3 +63,80 @@ def test_typical_vs_atypical_picks_the_centre_and_corner_cells():
     t = bias.typical_vs_atypical(pd.DataFrame(rows))
     assert t.loc[("net", "typical: large, centred"), "p_top1_change"] == pytest.approx(0.1)
     assert t.loc[("net", "atypical: small, in a corner"), "p_top1_change"] == pytest.approx(0.5)
+
+
+def _boxes(bw, bh, cx, cy, files=None) -> pd.DataFrame:
+    n = len(bw)
+    return pd.DataFrame(
+        {
+            "bw": bw,
+            "bh": bh,
+            "cx": cx,
+            "cy": cy,
+            "file": files if files is not None else [f"im{i}" for i in range(n)],
+        }
+    ).assign(area=lambda t: t.bw * t.bh)
+
+
+def test_size_kept_expectation_on_hand_made_boxes():
+    # a box wider than two thirds of the image has its centre in the central third along that axis
+    p = bias.central_axis_probability(np.array([0.0, 0.5, 2 / 3, 0.9, 1.0, 1.3]))
+    assert np.allclose(p, [1 / 3, 2 / 3, 1.0, 1.0, 1.0, 1.0])
+    t = _boxes([0.9, 0.0, 0.5], [0.1, 0.0, 0.5], [0.5, 0.1, 0.5], [0.5, 0.5, 0.9])
+    assert np.allclose(bias.central_expected(t), [1 * (1 / 3) / 0.9, 1 / 9, 4 / 9])
+    assert list(bias.central_observed(t)) == [1.0, 0.0, 0.0]
+
+
+def test_resampled_baseline_agrees_with_the_analytic_one():
+    rng = np.random.default_rng(1)
+    n = 40_000
+    t = _boxes(rng.random(n), rng.random(n) * 0.5, np.full(n, 0.5), np.full(n, 0.5))
+    drawn = bias.resampled_centres(t, seed=2)
+    assert ((drawn.cx - drawn.bw / 2) >= 0).all() and ((drawn.cx + drawn.bw / 2) <= 1).all()
+    assert abs(bias.central_observed(drawn).mean() - bias.central_expected(t).mean()) < 0.01
+
+
+def test_excess_is_zero_for_boxes_placed_where_they_fit_and_positive_for_centred_ones():
+    rng = np.random.default_rng(3)
+    n = 6000
+    t = _boxes(rng.random(n) * 0.3, rng.random(n) * 0.3, np.zeros(n), np.zeros(n))
+    uniform = bias.excess(bias.resampled_centres(t, seed=4), n_boot=200, seed=0)
+    assert uniform["excess_low"] < 0 < uniform["excess_high"]
+    centred = bias.excess(t.assign(cx=0.5, cy=0.5), n_boot=200, seed=0)
+    assert centred["observed"] == 1.0 and centred["excess_low"] > 0.5
+    table = bias.excess_by_size({"s": t.assign(cx=0.5, cy=0.5)}, strata=4, n_boot=50)
+    assert list(table.stratum) == [0, 1, 2, 3, 4] and (table.n.iloc[1:].sum() == n)
+
+
+def test_density_ratio_spreads_each_box_over_where_it_fits():
+    t = _boxes([1.0, 0.5], [1.0, 1.0], [0.5, 0.25], [0.55, 0.55])
+    m = bias.density_ratio(t, bins=4)
+    assert m["expected"].sum() == pytest.approx(2.0)
+    # the full-width box's centre is always 0.5: all its x mass in the bin holding 0.5 (columns 2)
+    # the half-width box spreads over [0.25, 0.75]: half each in columns 1 and 2; full height: row 2
+    assert (
+        np.allclose(m["expected"][2], [0, 0.5, 1.5, 0])
+        and m["observed"][2, 1] == 1
+        and m["observed"][2, 2] == 1
+    )
+    assert np.isnan(m["ratio"]).all()  # fewer than 5 boxes expected anywhere
+
+
+def test_bias_verdict_comes_from_the_excess():
+    def read_with(low, high):
+        rows = [
+            {"set": name, "stratum": 0, "observed": 0.54, "expected": 0.51, "excess": 0.03}
+            | {"excess_low": low, "excess_high": high, "n": 100}
+            for name in ("val boxes, all classes", "val boxes, Tibetan terrier", bias.AUGMENTED)
+        ]
+        rows.append(rows[0] | {"stratum": 1, "excess_low": 0.01, "excess_high": 0.05})
+        values = {
+            "06_bias_beyond_size": {"excess": rows},
+            "06_photographers_bias": {"sets": [{"set": "val boxes, all classes", "central_third": 0.54}]},
+        }
+        return values.__getitem__
+
+    assert bias.verdict(read_with(0.02, 0.04)).startswith("**reproduced**")
+    assert bias.verdict(read_with(-0.01, 0.04)).startswith("**inconclusive**")
+    assert bias.verdict(read_with(-0.05, -0.01)).startswith("**not reproduced**")
+    assert "+3.0 points [+2.0, +4.0]" in bias.verdict(read_with(0.02, 0.04))

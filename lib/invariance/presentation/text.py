@@ -50,3 +50,24 @@ def model_name(model: str) -> str:
 def sentence_start(text: str) -> str:
     """text with its first letter upper-case, the rest as written ("crop and inpaint" -> "Crop and ...")."""
     return text[:1].upper() + text[1:]
+
+
+# The one verdict vocabulary: every notebook's verdict starts with exactly one of these words.
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced"
+INCONCLUSIVE = "inconclusive"  # the CI covers both outcomes
+NOT_TESTABLE = "not testable offline"
+VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_TESTABLE)
+
+
+def verdict_text(word: str, reason: str) -> str:
+    """'**word**: reason' for a notebook's verdict line; word must be one of VERDICTS."""
+    if word not in VERDICTS:
+        raise ValueError(f"verdict {word!r} is not one of {VERDICTS}")
+    return f"**{word}**: {reason}"
+
+
+def interval_verdict(low: float, high: float) -> str:
+    """The verdict word for an effect predicted positive, from its CI: reproduced above 0, not reproduced
+    below 0, inconclusive when the CI covers 0."""
+    return REPRODUCED if low > 0 else NOT_REPRODUCED if high < 0 else INCONCLUSIVE

@@ -37,6 +37,7 @@ FIGURES: dict[str, Callable[[Values], str]] = {
     "04_protocol_table": protocol_table.f04_table,
     "05_crop_rescale_sweep": crop_rescale.f05_sweep,
     "06_photographers_bias": bias.f06_bias,
+    "06_bias_beyond_size": bias.f06_beyond_size,
     "06_placement_invariance": bias.f06_placement,
     "07_sampling_toy": aliasing.f07_toy,
     "07_total_stride_periodicity": aliasing.f07_periodicity,
