@@ -259,3 +259,19 @@ def test_quantile_bins_keep_equal_counts_when_values_tie():
     b = metrics.by_quantile(table, value, bins=4, metrics=("p_top1_change",))
     assert b.bin.tolist() == [0, 1, 2, 3] and b.images.tolist() == [2, 2, 2, 2]
     assert b["from"].tolist() == [0, 0, 0, 1] and b["to"].tolist() == [0, 0, 0, 2]
+
+
+def test_by_first_frame_splits_on_hand_made_pairs():
+    t = hand_made_pairs().assign(p_top_a=[0.9, 0.6, 0.3, 0.8, 0.7, 0.95])
+    t.loc[5, "label"] = -1  # an unlabelled pair counts for confidence only
+    s = metrics.by_first_frame(t, bins=2, n_boot=50).set_index(["split", "part"])
+    # first frames: image a's frame 0 and 1 predict 1 (= label): correct; frame 2 predicts 2: wrong
+    assert s.loc[("correctness", "correct"), "pairs"] == 4
+    assert s.loc[("correctness", "wrong"), "pairs"] == 1
+    # changes: a 1->2 (pair 1, correct first frame) only; the wrong pair (2 -> 2) does not change
+    assert s.loc[("correctness", "correct"), "p_top1_change"] == pytest.approx(1 / 4)
+    assert s.loc[("correctness", "wrong"), "p_top1_change"] == 0.0
+    # confidence halves by p_top_a: {0.3, 0.6, 0.7} and {0.8, 0.9, 0.95}; the change (p 0.6) is low
+    low, high = s.loc[("confidence", 0)], s.loc[("confidence", 1)]
+    assert (low["from"], low["to"], low.pairs) == (0.3, 0.7, 3) and low.p_top1_change == pytest.approx(1 / 3)
+    assert high.p_top1_change == 0.0

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from invariance.kernels import metrics
 from invariance.presentation.figures import ci_whiskers, label, use_style
 from invariance.presentation.text import (
     Values,
@@ -22,6 +23,17 @@ from invariance.presentation.text import (
 )
 from invariance.sources import paper
 from invariance.sources.models import display_name
+
+
+def first_frame_table(tables: Mapping[tuple[str, str], pd.DataFrame], bins: int = 4) -> pd.DataFrame:
+    """metrics.by_first_frame of every (model, condition) pair table, one long table with model and
+    condition columns: P(top-1 change) given a correct or wrong first frame and per confidence quartile."""
+    parts = [
+        metrics.by_first_frame(t, bins=bins).assign(model=model, condition=condition)
+        for (model, condition), t in tables.items()
+    ]
+    return pd.concat(parts, ignore_index=True)
+
 
 # --- figures (the notebook calls these; save_figure writes them with their sidecars) ---
 
@@ -87,6 +99,63 @@ def plot_metric_bars(
     return fig
 
 
+def plot_first_frame(
+    table: pd.DataFrame, order: list[str], ticks: Mapping[str, str] | None = None
+) -> plt.Figure:
+    """One column per network. Top: P(top-1 change) when the first frame is correct vs wrong, per protocol
+    (95% CIs). Bottom: P(top-1 change) per quartile of the first frame's top-1 probability, one line per
+    protocol: how much of the instability is near-ties."""
+    use_style()
+    models = list(dict.fromkeys(table.model))
+    fig, axes = plt.subplots(2, len(models), figsize=(4.2 * len(models), 6.2), squeeze=False, sharey="row")
+    for j, model in enumerate(models):
+        t = table[table.model == model]
+        ax = axes[0, j]
+        for i, part in enumerate(("correct", "wrong")):
+            s = t[(t.split == "correctness") & (t.part == part)].set_index("condition").reindex(order)
+            x = np.arange(len(order)) + (i - 0.5) * 0.38
+            ax.bar(x, s.p_top1_change, 0.38, color=("C2", "C3")[i], label=f"first frame {part}")
+            ci_whiskers(
+                ax,
+                x,
+                s.rename(
+                    columns={
+                        "p_top1_change": "value",
+                        "p_top1_change_low": "ci_low",
+                        "p_top1_change_high": "ci_high",
+                    }
+                ),
+            )
+        labels = [ticks.get(c, c) if ticks else c for c in order]
+        ax.set_xticks(np.arange(len(order)), labels, fontsize=7)
+        ax.set(title=display_name(model), ylabel="P(top-1 change)" if j == 0 else None)
+        ax = axes[1, j]
+        for i, condition in enumerate(order):
+            s = t[(t.split == "confidence") & (t.condition == condition)].sort_values("part")
+            q = s.part.astype(int).to_numpy() + 1
+            ax.errorbar(
+                q + (i - len(order) / 2) * 0.04,
+                s.p_top1_change,
+                yerr=[s.p_top1_change - s.p_top1_change_low, s.p_top1_change_high - s.p_top1_change],
+                fmt="o-",
+                ms=3,
+                lw=1,
+                capsize=1.5,
+                color=f"C{i}",
+                label=labels[i],
+            )
+        ax.set(
+            xlabel="quartile of the first frame's top-1 probability (1 = least confident)",
+            ylabel="P(top-1 change)" if j == 0 else None,
+            xticks=[1, 2, 3, 4],
+        )
+        ax.xaxis.label.set_fontsize(7.5)
+    axes[0, 0].legend(fontsize=7)
+    axes[1, 0].legend(fontsize=6.5, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
 # --- findings: one sentence per figure, from its sidecar, and the claim's verdict ---
 
 
@@ -104,6 +173,36 @@ def f04_table(v: Values) -> str:
         f"crop {rng('crop')}, black translation {rng('black')}, mean grey {rng('mean')}, inpainted "
         f"{rng('inpaint')}, scale {rng('scale')}; embedding also costs accuracy ({rng('crop', acc)} crop vs "
         f"{value_range(emb.value)} embedded)."
+    )
+
+
+def f04_first_frame(v: Values) -> str:
+    t = tidy_frame(v)
+    c = t[t.split == "correctness"]
+    conf = t[t.split == "confidence"]
+    top = conf[conf.part.astype(int) == conf.part.astype(int).max()]
+    low = conf[conf.part.astype(int) == 0]
+
+    def rng(frame: pd.DataFrame, condition: str) -> str:
+        x = frame[frame.condition == condition].p_top1_change.dropna()
+        return value_range(x) if len(x) else "no pairs"
+
+    def of(part: str) -> pd.DataFrame:
+        return c[c.part == part]
+
+    parts = "; ".join(
+        f"{condition} {rng(of('correct'), condition)} when correct vs {rng(of('wrong'), condition)} when "
+        f"wrong, {rng(low, condition)} in the least and {rng(top, condition)} in the most confident quarter"
+        for condition in dict.fromkeys(t.condition)
+    )
+    right = of("correct").set_index(["model", "condition"])
+    wrong = of("wrong").set_index(["model", "condition"])
+    both = right.index.intersection(wrong.index)
+    apart = int((right.loc[both, "p_top1_change_high"] < wrong.loc[both, "p_top1_change_low"]).sum())
+    return (
+        "P(top-1 change) by the first frame (ranges over the networks): "
+        f"{parts}. Correct first frames change less than wrong ones, CIs apart, in {apart} of {len(both)} "
+        "network x protocol cases."
     )
 
 
@@ -125,8 +224,22 @@ def verdict(read) -> str:
     )
 
 
+def _given_correct(folder: Path | None) -> pd.Series | None:
+    """P(top-1 change) given a correct first frame with its CI, as text per (model, condition), from 04's
+    first-frame sidecar; None when that figure has not been made."""
+    try:
+        t = tidy_frame(sidecar_values("04_change_by_first_frame", folder))
+    except FileNotFoundError:
+        return None
+    t = t[(t.split == "correctness") & (t.part == "correct")].set_index(["model", "condition"])
+    return t.apply(
+        lambda r: f"{r.p_top1_change:.3f} [{r.p_top1_change_low:.3f}, {r.p_top1_change_high:.3f}]", axis=1
+    )
+
+
 def table1_markdown(folder: Path | None = None) -> str:
-    """Paper's Table 1 (PyTorch, Keras in parentheses) beside ours (95% CIs), from 04's sidecar."""
+    """Paper's Table 1 (PyTorch, Keras in parentheses) beside ours (95% CIs), from 04's sidecar, with our
+    P(top-1 change) among pairs whose first frame is correct (04's first-frame sidecar) below it."""
     ours = tidy_frame(sidecar_values("04_protocol_table", folder)).set_index(["model", "condition", "metric"])
     models = list(dict.fromkeys(ours.index.get_level_values(0)))
     ref = paper.TABLE1.set_index(["model", "protocol", "metric"])
@@ -151,6 +264,12 @@ def table1_markdown(folder: Path | None = None) -> str:
                 cells.append(f"{r.pytorch:g}" + (f" ({r.keras:g})" if pd.notna(r.keras) else ""))
             cells += [ci_text(ours.loc[(m, cond, metric)]) for m in models]
             rows.append(f"| {metric_name}, {cname} | " + " | ".join(cells) + " |")
+    given = _given_correct(folder)
+    for cond, cname in (("crop", "Crop"), ("black", "Black"), ("mean", "mean grey")):
+        if given is None or not all((m, cond) in given.index for m in models):
+            break
+        cells = ["—"] * len(refs) + [given.loc[(m, cond)] for m in models]
+        rows.append(f"| P(top-1 change), first frame correct, {cname} | " + " | ".join(cells) + " |")
     p = ours.xs("p_top1_change", level="metric").value
     crop, emb = p.xs("crop", level="condition"), p.xs("mean", level="condition")
     paper_p = ref.xs("p_top1_change", level="metric").pytorch

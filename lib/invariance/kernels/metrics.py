@@ -322,6 +322,38 @@ def by_quantile(
     return pd.DataFrame(rows)
 
 
+def by_first_frame(table: pd.DataFrame, bins: int = 4, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """P(top-1 change) and the change of the correct class's probability (mac_true) for the pairs split by
+    their first frame: correct vs wrong (labelled pairs only), and equal-count quantile bins of the first
+    frame's top-1 probability p_top_a (bin 0 = least confident; ties split by order). 95% CIs over images.
+
+    Near-ties flip easily, and on embedded frames many changes are between two wrong classes: these splits
+    say how much of P(top-1 change) survives among confident or correct first frames. One row per part:
+    split ("correctness" or "confidence"), part ("correct", "wrong", or the bin), from, to (p_top_a range),
+    pairs, images, then p_top1_change and mac_true with _low/_high."""
+    rows = []
+    labelled = table[table.label >= 0]
+    right = correct(labelled.top1_a, labelled.label).astype(bool)
+    order = table.p_top_a.rank(method="first").to_numpy() - 1
+    conf_bin = (order * bins // max(len(table), 1)).astype(int)
+    parts = [("correctness", "correct", labelled[right]), ("correctness", "wrong", labelled[~right])]
+    parts += [("confidence", int(b), table[conf_bin == b]) for b in range(bins)]
+    for split, part, t in parts:
+        row = {"split": split, "part": part, "pairs": len(t), "images": int(t.image_id.nunique())}
+        row |= {"from": float(t.p_top_a.min()), "to": float(t.p_top_a.max())} if len(t) else {}
+        for name in ("p_top1_change", "mac_true"):
+            v = PAIR_METRICS[name](t)
+            ok = v.notna()
+            mean, lo, hi = (
+                bootstrap_ci(v[ok], t.image_id[ok], n_boot=n_boot, seed=seed)
+                if ok.any()
+                else (float("nan"),) * 3
+            )
+            row |= {name: mean, f"{name}_low": lo, f"{name}_high": hi}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _rank_corr(x: np.ndarray, y: np.ndarray, control: np.ndarray | None) -> np.ndarray:
     """Spearman correlation of x and y, row by row of (B, n) arrays (average ranks for ties); with control,
     the partial one: the correlation of the ranks of x and y after a least-squares line in the ranks of

@@ -35,6 +35,7 @@ FIGURES: dict[str, Callable[[Values], str]] = {
     "03_jaggedness_maps": depth.f03_maps,
     "03_depth_controls": depth.f03_depth,
     "04_protocol_table": protocol_table.f04_table,
+    "04_change_by_first_frame": protocol_table.f04_first_frame,
     "05_crop_rescale_sweep": crop_rescale.f05_sweep,
     "06_photographers_bias": bias.f06_bias,
     "06_bias_beyond_size": bias.f06_beyond_size,
