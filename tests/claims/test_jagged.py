@@ -38,7 +38,8 @@ def test_largest_one_pixel_steps_and_the_selection_rule():
         }
     )
     steps = jagged.largest_steps(pairs)
-    assert steps.loc["jumpy"].tolist() == pytest.approx([0.45, 1, 0.55, 0.1, 0.55, 2, 3])
+    first = ["largest_change", "step", "p_before", "p_after", "p_best", "top1_changes", "steps"]
+    assert steps.loc["jumpy", first].tolist() == pytest.approx([0.45, 1, 0.55, 0.1, 0.55, 2, 3])
     assert steps.loc["rise", "step"] == 1 and steps.loc["rise", "p_best"] == pytest.approx(0.6)
     assert steps.loc["steady", "top1_changes"] == 0
     assert jagged.pick_striking(steps) == "jumpy"  # "never" has the larger change but is never recognised
@@ -50,6 +51,26 @@ def test_largest_one_pixel_steps_and_the_selection_rule():
     assert (shares.images == 4).all() and shares.hits.tolist() == [3, 2, 0]
     assert shares.loc[0.4, "ci_low"] < 0.5 < shares.loc[0.4, "ci_high"]
     assert shares.loc[0.5, "ci_low"] == 0 and shares.loc[0.5, "ci_high"] > 0.3  # zero hits of 4: wide
+
+
+def test_the_flip_rule_picks_the_largest_drop_where_the_top1_turns_wrong():
+    pairs = _curves(
+        {
+            "dip": [0.95, 0.55, 0.95],  # the largest change (0.4) but stays correct: no flip
+            "small": [0.6, 0.45, 0.7],  # correct -> wrong, drop 0.15 at step 0; wrong -> correct after
+            "big": [0.3, 0.52, 0.2, 0.6, 0.25],  # two flips: drops 0.32 (step 1) and 0.35 (step 3)
+            "never": [0.1, 0.4, 0.1],  # never correct
+        }
+    )
+    steps = jagged.largest_steps(pairs)
+    assert steps.flips.to_dict() == {"big": 2, "dip": 0, "never": 0, "small": 1}
+    assert steps.loc["big", "flip_drop"] == pytest.approx(0.35) and steps.loc["big", "flip_step"] == 3
+    assert np.isnan(steps.loc["dip", "flip_drop"]) and pd.isna(steps.loc["dip", "flip_step"])
+    assert jagged.pick_flip(steps) == "big"
+    assert jagged.pick_flip(steps.drop(["big", "small"])) is None
+    share = jagged.flip_share(steps)
+    assert (share["hits"], share["images"], share["share"]) == (2, 4, 0.5)
+    assert share["ci_low"] < 0.5 < share["ci_high"]
 
 
 def test_ties_pick_the_first_step_and_the_first_image():
@@ -65,9 +86,12 @@ def test_clip_stats_count_top1_changes_between_consecutive_frames():
             "reference": "golden retriever",
             "p_reference": [0.5, 0.45, 0.1, 0.4, 0.42],
             "correct": [True, True, False, True, True],
+            "p_top1": [0.6, 0.4, 0.7, 0.8, 0.3],
         }
     )
     st = jagged.clip_stats(table)
+    # steps from a confident frame (p_top1 >= 0.5): 0, 2, 3; of the changes (steps 1 and 2) only step 2
+    assert (st["confident_steps"], st["confident_changes"]) == (3, 1)
     assert (st["frames"], st["steps"], st["top1_changes"], st["frames_correct"]) == (5, 4, 2, 4)
     assert st["largest_step"] == 1 and st["largest_change"] == pytest.approx(0.35)
     unknown = table.assign(correct=np.nan)
@@ -86,3 +110,38 @@ def test_pair_differences_count_changed_pixels():
     d = frame_pairs.pair_differences({"p": (a, b)})
     assert d.loc["p", "pixels_changed"] == pytest.approx(0.25)
     assert d.loc["p", "mean_abs_difference"] == pytest.approx(0.5 / 4)
+
+
+def _figure1_values(hits: int) -> dict:
+    shares = [
+        {"threshold": th, "share": 0.02, "ci_low": 0.01, "ci_high": 0.04, "images": 1000, "hits": 20}
+        for th in (0.1, 0.3, 0.5)
+    ]
+    share = jagged.flip_share(pd.DataFrame({"flips": [1] * hits + [0] * (1000 - hits)}))
+    path = {"image": "n1_snow_leopard", "largest_change": 0.5, "flip_drop": 0.4 if hits else None}
+    clip = {
+        "clip": "dog",
+        "reference": "golden retriever, x",
+        "top1_changes": 5,
+        "steps": 9,
+        "confident_changes": 2,
+        "confident_steps": 4,
+        "largest_change": 0.3,
+        "largest_step": 3,
+    }
+    return {
+        "translation": {**path, "shares": shares, "flip_share": share},
+        "scale": {**path, "shares": shares, "flip_share": share},
+        "clips": [clip],
+    }
+
+
+def test_figure1_sentence_and_verdict_come_from_the_flip_shares():
+    v = _figure1_values(hits=30)
+    text = jagged.f01_jagged(v)
+    assert "snow leopard under vertical shift, P(correct) drops 0.40 as its top-1 turns wrong" in text
+    assert "in 3.0% [2.1%, 4.3%] of images (shift)" in text and "2 of the 4 steps from a confident" in text
+    assert jagged.verdict({"01_jagged_examples": v}.__getitem__).startswith("**reproduced**")
+    none = _figure1_values(hits=0)
+    assert "no correct-to-wrong flip" in jagged.f01_jagged(none)
+    assert jagged.verdict({"01_jagged_examples": none}.__getitem__).startswith("**not reproduced**")
