@@ -18,7 +18,7 @@ import platform
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -58,16 +58,18 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         raise
 
 
-def remove_temporaries(folder: Path) -> list[Path]:
-    """Delete the temporary files that writes killed mid-way left in folder (`.<name>.<random>.tmp`).
+def remove_temporaries(folder: Path, targets: Sequence[str] = ("*",)) -> list[Path]:
+    """Delete the temporary files that writes killed mid-way left in folder (`.<name>.<random>.tmp`), of the
+    files whose names match a glob in targets (a folder shared with a user's own files: only ours).
 
     Only for a folder whose every writer holds its `exclusive_lock`, called with that lock held: then no
     temporary file there belongs to a live write. Returns the files removed."""
     removed = []
-    for tmp in Path(folder).glob(f".*{TMP_SUFFIX}"):
-        if tmp.is_file():
-            tmp.unlink(missing_ok=True)
-            removed.append(tmp)
+    for target in targets:
+        for tmp in Path(folder).glob(f".{target}.*{TMP_SUFFIX}"):
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp)
     return removed
 
 
