@@ -168,8 +168,8 @@ def test_another_runs_results_are_not_overwritten_silently(tmp_path):
         ["measure", "--model", "lite0", "--protocol", "black", "crop", "--figure", "--out", str(out)]
     )
     assert cli.check_out(out, first) == []  # empty: fine
-    settings = {k: str(v) if isinstance(v, type(out)) else v for k, v in vars(first).items()}
-    (out / "summary.json").write_text(json.dumps({"settings": settings}))
+    record = cli.summary_record(first, "lite0", "sha256:x", 200)  # what the command writes, not a copy
+    (out / "summary.json").write_text(json.dumps(record))
     for name in ("pairs-black.csv", "pairs-crop.csv", "summary.csv", "summary.png"):
         (out / name).write_text("x")
     assert cli.check_out(out, first) == []  # the same run again: it replaces its own files
@@ -207,3 +207,120 @@ def test_val_files_without_any_labels_are_read_unlabelled(tmp_path, monkeypatch,
     with caplog.at_level("WARNING", logger="invariance.apps.cli"):
         images = cli.load_image_set(str(tmp_path), None, 0)
     assert len(images) == 2 and all(i.label == -1 for i in images) and "unlabelled" in caplog.text
+
+
+# --- misuse and concurrent runs (issue 29) -----------------------------------------------------------------
+
+
+def _command(out, *extra):
+    return ["measure", "--model", "lite0", "--n", "2", "--steps", "1", "--out", str(out), *extra]
+
+
+def test_the_same_command_again_reruns_and_resumes_into_its_own_out(tmp_path, monkeypatch, capsys):
+    """Item 3: summary.json holds the settings under "config" while check_out read "settings", so the same
+    command into its own --out was always refused, and so was the rerun of an interrupted command."""
+    out = tmp_path / "out"
+    assert cli.main(_command(out)) == 0
+    assert cli.main(_command(out)) == 0, capsys.readouterr().err  # finished: it rewrites its own results
+    assert json.loads((out / "summary.json").read_text())["config"]["settings"]["model"] == "lite0"
+
+    real = cli.files.atomic_write_csv
+
+    def killed_at_the_summary(path, table):
+        if path.name == "summary.csv":
+            raise KeyboardInterrupt  # Ctrl-C during the final writes: pairs written, no summary
+        real(path, table)
+
+    fresh = tmp_path / "fresh"
+    monkeypatch.setattr(cli.files, "atomic_write_csv", killed_at_the_summary)
+    assert cli.main(_command(fresh)) == 130
+    assert (fresh / "pairs-black.csv").exists() and not (fresh / "summary.json").exists()
+    monkeypatch.setattr(cli.files, "atomic_write_csv", real)
+    assert cli.main(_command(fresh)) == 0, capsys.readouterr().err
+    assert (fresh / "summary.json").exists()
+    assert cli.main(_command(fresh, "--steps", "2")) == 2  # another run is still refused
+    assert "holds the results of another run" in capsys.readouterr().err
+
+
+def _first_run(command, net, held, release) -> None:
+    """A run of command that stops in the middle of measuring (a forked process: no torch work in it)."""
+
+    def measuring(*args, **kwargs):
+        held.set()
+        release.wait(60)
+        raise KeyboardInterrupt
+
+    cli.models.load = lambda *args, **kwargs: net  # the parent's network: loading would run torch here
+    cli.measure = measuring
+    cli.main(command)
+
+
+def test_a_second_run_into_an_out_in_use_is_refused(tmp_path, capsys, lite0):
+    """Item 4: two runs into one --out both exited 0 and left a folder of mixed results."""
+    import multiprocessing
+    import os
+
+    out = tmp_path / "out"
+    ctx = multiprocessing.get_context("fork")
+    held, release = ctx.Event(), ctx.Event()
+    first = ctx.Process(target=_first_run, args=(_command(out, "--protocol", "crop"), lite0, held, release))
+    first.start()
+    try:
+        assert held.wait(60)
+        assert cli.main(_command(out)) == 2
+        err = capsys.readouterr().err
+        assert f"--out {out} is in use by another invariance run (process {first.pid} on" in err
+        assert not list(out.glob("pairs-*"))
+    finally:
+        os.kill(first.pid, 9)  # kill -9 while it holds --out: the lock file stays, the lock does not
+        first.join()
+    assert cli.main(_command(out)) == 0, capsys.readouterr().err
+
+
+def test_figures_runs_wrote_are_never_read_as_inputs(tmp_path, caplog):
+    """Item 5: with --images . and the default --out inside it, the next run measured its own chart."""
+    src = sorted((paths.find_data("ilsvrc2012-val-227") / "images").iterdir())[:2]
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for k, p in enumerate(src):
+        shutil.copy(p, photos / f"photo{k}.jpg")
+    command = _command(photos / "results", "--images", str(photos), "--n", "0", "--figure")
+    assert cli.main(command) == 0 and (photos / "results" / "summary.png").exists()
+    with caplog.at_level("WARNING", logger="invariance.apps.cli"):
+        assert cli.main(command) == 0
+    assert json.loads((photos / "results" / "summary.json").read_text())["config"]["images"] == 2
+    assert "Not reading 1 figures that invariance runs wrote" in caplog.text
+    # another run's --out inside the folder (found by its run record), and --out the image folder itself
+    assert [i.id for i in cli.load_image_set(str(photos), None, 0, out=tmp_path / "x")] == [
+        "photo0",
+        "photo1",
+    ]
+    shutil.copy(photos / "results" / "summary.png", photos / "summary.png")
+    assert [i.id for i in cli.load_image_set(str(photos), None, 0, out=photos)] == ["photo0", "photo1"]
+
+
+@pytest.mark.parametrize("mode", ["folder", "glob"])
+def test_each_file_is_measured_once_whatever_the_symlinks(tmp_path, mode):
+    """Item 7: a `loop -> .` link made a glob measure one image 41 times; folder mode skipped symlinked
+    sub-folders. Both now follow symlinked folders and files, and read each real file once."""
+    src = sorted((paths.find_data("ilsvrc2012-val-227") / "images").iterdir())[:3]
+    top, elsewhere = tmp_path / "set", tmp_path / "elsewhere"
+    (top / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
+    shutil.copy(src[0], top / "a.jpg")
+    shutil.copy(src[1], top / "sub" / "b.jpg")
+    shutil.copy(src[2], elsewhere / "c.jpg")
+    (top / "loop").symlink_to(top)  # loop -> .
+    (top / "sub" / "up").symlink_to(top)  # a loop one level down
+    (top / "linked").symlink_to(elsewhere)  # a symlinked sub-folder: followed
+    (top / "alias.jpg").symlink_to(top / "a.jpg")  # a second name for a.jpg: read once
+    spec = str(top) if mode == "folder" else str(top / "**" / "*.jpg")
+    images = cli.load_image_set(spec, None, 0)
+    assert sorted(i.id for i in images) == ["a", "b", "c"]
+    assert len({i.digest for i in images}) == 3
+
+
+def test_crop_steps_beyond_its_margin_are_refused_in_command_line_terms(capsys):
+    assert cli.main(["measure", "--model", "lite0", "--steps", "11", "--protocol", "crop"]) == 2
+    assert "--protocol crop takes at most --steps 10" in capsys.readouterr().err
+    cli.check_protocol_steps(["black"], 11)  # other protocols are bounded by the canvas only

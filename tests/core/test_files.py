@@ -46,3 +46,41 @@ def test_each_profile_writes_its_own_figures_folder():
     assert paths.figures_dir("default") == root / "figures"
     assert paths.figures_dir("paper") == root / "figures" / "paper"  # never overwrites the default's
     assert paths.figures_dir("smoke") == root / "build" / "figures-smoke"
+
+
+def test_a_full_disk_names_the_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    """Issue 29: 'No space left on device' named neither the cache nor --out."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full (Linux)")
+    tmp = tmp_path / ".t.csv.x.tmp"
+    tmp.write_text("")  # what mkstemp would have made
+
+    def full_disk(dir, prefix, suffix):
+        return os.open("/dev/full", os.O_WRONLY), str(tmp)  # every write fails with ENOSPC
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", full_disk)
+    with pytest.raises(OSError, match=rf"No space left on device \(writing {tmp_path}/t.csv; free space in"):
+        files.atomic_write_text(tmp_path / "t.csv", "x" * 100)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lock_is_exclusive_and_dies_with_its_process(tmp_path):
+    """Issue 29: one folder, one writer; a lock file left by a killed process blocks no one."""
+    import subprocess
+    import sys
+
+    lock = tmp_path / "lock"
+    hold = "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+    hold += "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(files.FolderBusyError, match="locked by another process"):
+            with files.exclusive_lock(lock, wait=False):
+                pass
+    finally:
+        holder.kill()  # kill -9: the lock file stays, its lock goes
+        holder.wait()
+    with files.exclusive_lock(lock, wait=False) as fd:
+        files.rewrite_locked(fd, "mine")
+    assert lock.read_text() == "mine"

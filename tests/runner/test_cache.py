@@ -163,3 +163,53 @@ def test_a_folder_standing_for_a_cache_file_is_damage_not_a_crash(name):
     with pytest.warns(cache.DamagedCacheWarning):
         again = cache.cached_table("dir", 1, ["a", "bb"], _ids_table, chunk_size=1)
     assert again.equals(good) and target.is_file()
+
+
+# --- concurrent processes (issue 29, item 8) ----------------------------------------------------------------
+
+
+def _racer(items, log_path, barrier) -> None:
+    """One of two processes computing the same key at once (fork: the test's cache folder is inherited)."""
+    import os
+    import time
+    import warnings
+
+    def compute(chunk):
+        with open(log_path, "a") as f:
+            f.write(f"{os.getpid()} {chunk}\n")
+        time.sleep(0.1)  # long enough for the other process to arrive mid-run
+        return _ids_table(chunk)
+
+    barrier.wait()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cache.DamagedCacheWarning)  # a false alarm fails the process
+        table = cache.cached_table("race", 1, items, compute, chunk_size=1, check=_check_ids)
+    assert table.equals(_ids_table(items))
+
+
+def test_two_processes_on_one_key_take_turns(tmp_path):
+    """Without a lock, the second process's clean-up deleted the first one's chunks between write and
+    read-back (FileNotFoundError), or took them for damage and deleted a good table; both computed."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    items = ["a", "bb", "ccc", "dddd"]
+    log_path = tmp_path / "computed.txt"
+    barrier = ctx.Barrier(2)
+    racers = [ctx.Process(target=_racer, args=(items, log_path, barrier)) for _ in range(2)]
+    for r in racers:
+        r.start()
+    for r in racers:
+        r.join(60)
+    assert [r.exitcode for r in racers] == [0, 0]
+    assert len(log_path.read_text().splitlines()) == len(items)  # each chunk computed once, by one process
+    assert cache.cached_table("race", 1, items, _ids_table, chunk_size=1).equals(_ids_table(items))
+
+
+def test_temporaries_of_killed_writes_are_removed():
+    cache.cached_table("tmp", 1, ["a"], _ids_table, chunk_size=1)
+    folder = cache.run_dir("tmp", 1)
+    left = folder / ".table.csv.k3j9x.tmp"  # what a write killed before its rename leaves
+    left.write_text("half")
+    cache.cached_table("tmp", 1, ["a"], _ids_table, chunk_size=1)
+    assert not left.exists()

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from conftest import hand_made_pairs
 from invariance.runner import distributed
 from invariance.sources.images import SourceImage
 
 
 def _images(ids):
-    return [SourceImage(i, 1, None) for i in ids]  # only ids matter for sharding and merging
+    pixels = torch.zeros(3, 1, 1, dtype=torch.uint8)
+    return [SourceImage(i, 1, pixels) for i in ids]  # only ids matter for sharding and merging
 
 
 def test_shards_are_disjoint_and_merge_back_in_order():

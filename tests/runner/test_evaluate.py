@@ -243,3 +243,37 @@ def test_labels_outside_the_networks_classes_are_refused(few_images):
     with pytest.raises(ValueError, match="labels are not classes of this network .0-999.*5000"):
         evaluate.check_images([bad], 1000)
     evaluate.check_images(few_images, 1000)  # labelled and unlabelled (-1) images pass
+
+
+# --- misuse (issue 29) -----------------------------------------------------------------------------------
+
+
+def test_a_model_in_training_mode_is_evaluated_in_eval_mode_and_given_back_unchanged(lite0, few_images):
+    """Item 1: a model left in training mode gave batch-statistics outputs (0% top-1 agreement), updated its
+    BatchNorm running statistics, and its table was then served from the cache to eval-mode runs."""
+    import copy
+
+    from invariance.sources.models import LoadedModel
+
+    module = copy.deepcopy(lite0.module).train()
+    frozen = next(m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    frozen.eval()  # one layer left in eval mode: each layer's own mode must come back
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    modes = [m.training for m in module.modules()]
+    trained = LoadedModel(lite0.name, module, lite0.data_config, lite0.pretrained, lite0.weights)
+    p = protocols.Translation(steps=1)
+    table = evaluate.run(trained, p, few_images[:2], progress=False)  # cached under the shared key
+    assert [m.training for m in module.modules()] == modes and not frozen.training
+    assert all(torch.equal(v, module.state_dict()[k]) for k, v in before.items())  # BatchNorm stats too
+    eval_mode = evaluate.run(lite0, p, few_images[:2], progress=False, cache=False)
+    pd.testing.assert_frame_equal(table, eval_mode, check_exact=False, atol=1e-6)
+    assert not lite0.module.training
+
+
+def test_frames_of_the_wrong_kind_are_refused_by_name(lite0):
+    with pytest.raises(
+        ValueError, match=r"float tensor \(M, 3, H, W\) with values in \[0, 1\], not torch.uint8"
+    ):
+        evaluate.forward_probs(lite0, torch.zeros(2, 3, 8, 8, dtype=torch.uint8))
+    with pytest.raises(ValueError, match=r"3 \(RGB\) channels.*\(2, 8, 8, 3\)"):
+        evaluate.forward_probs(lite0, torch.zeros(2, 8, 8, 3))

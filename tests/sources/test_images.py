@@ -67,3 +67,70 @@ def test_decompression_bombs_are_skipped_like_other_bad_files(tmp_path, monkeypa
     with pytest.warns(UserWarning, match="bomb.png"):
         images, skipped = load_images([("bomb", big, 0), ("ok", ok, 0)])
     assert [i.id for i in images] == ["ok"] and len(skipped) == 1
+
+
+def _blank_png(path, width: int, height: int) -> None:
+    """A black greyscale PNG written by hand, row data streamed through zlib: a huge image in a small file
+    (13000 x 13000 is 160 KB) without ever holding its pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    z = zlib.compressobj(9)
+    rows = bytes((width + 1) * 100)  # 100 rows: filter byte 0, then the row's zeros
+    body = b"".join(z.compress(rows) for _ in range(height // 100)) + z.compress(
+        rows[: (width + 1) * (height % 100)]
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body + z.flush()) + chunk(b"IEND", b"")
+    )
+
+
+def test_images_over_pillows_limit_are_skipped_without_being_decoded(tmp_path, monkeypatch):
+    """Issue 29, item 2: between 1x and 2x Image.MAX_IMAGE_PIXELS Pillow only warns, and the warning filter
+    came too late: a 160 KB 13000 x 13000 PNG was decoded to 161 MiB (3 GB peak)."""
+    from PIL import ImageFile
+
+    bomb = tmp_path / "huge.png"
+    _blank_png(bomb, 13000, 13000)  # 1.9x the default limit of 89,478,485 pixels
+    assert Image.MAX_IMAGE_PIXELS < 13000 * 13000 < 2 * Image.MAX_IMAGE_PIXELS
+    ok = tmp_path / "ok.png"
+    Image.new("RGB", (4, 4)).save(ok)
+    decoded = []
+    real_load = ImageFile.ImageFile.load
+
+    def spy(im):
+        decoded.append(im.size)
+        if im.size == (13000, 13000):  # never let the test itself decode 161 MiB
+            raise OSError("the test stopped this decode")
+        return real_load(im)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    with pytest.warns(UserWarning, match=r"huge\.png.*exceeds limit.*MAX_IMAGE_PIXELS"):
+        images, skipped = load_images([("huge", bomb, 0), ("ok", ok, 0)])
+    assert [i.id for i in images] == ["ok"] and [p.name for p, _ in skipped] == ["huge.png"]
+    assert decoded and (13000, 13000) not in decoded  # the huge one was judged by its header alone
+
+
+def test_pixels_are_checked_with_the_convention_named():
+    """Issue 29, item 6: torchvision's float [0, 1] pixels were divided by 255 again (black frames, no
+    error); wrong shapes failed deep inside torch."""
+    import torch
+    from invariance.sources.images import SourceImage
+
+    ok = torch.zeros(3, 5, 4, dtype=torch.uint8)
+    assert SourceImage("ok", -1, ok).size == (5, 4)
+    cases = [
+        (ok.float() / 255, r"uint8 tensor \(3, H, W\), RGB in 0-255.*float32 \(3, 5, 4\).*\* 255"),
+        (ok.permute(1, 2, 0), r"\(5, 4, 3\) \(channels last\): pass pixels.permute\(2, 0, 1\)"),
+        (ok[0], r"\(5, 4\) \(grey\)"),
+        (torch.zeros(4, 5, 4, dtype=torch.uint8), "alpha channel"),
+        (torch.zeros(3, 0, 4, dtype=torch.uint8), "H, W >= 1"),
+        (ok.numpy(), "not ndarray"),
+    ]
+    for pixels, message in cases:
+        with pytest.raises(ValueError, match=rf"image 'x': pixels must be .*{message}"):
+            SourceImage("x", -1, pixels)

@@ -7,8 +7,12 @@ Layout: <cache>/<slug>-<hash>/
     table.csv                  the whole table, written once all chunks exist
     provenance.json            config, versions, device, git revision, wall time, and the table's rows,
                                column types and SHA-256
+    lock                       locked (flock) by the process working in the folder
 Every file is written to a temporary name and renamed, so an interrupted run never leaves a torn file;
-every file is checked when read, so a file damaged later is detected, named, and recomputed.
+every file is checked when read, so a file damaged later is detected, named, and recomputed. A process
+works in a run folder only while it holds the folder's lock: a second process on the same key waits, then
+reads the first one's table (it never deletes files the other is writing, nor takes them for damage), and
+the temporary files that killed writes left are removed by whoever holds the lock next.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import shutil
 import time
 import warnings
@@ -26,9 +31,18 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from invariance.core import config, paths
-from invariance.core.files import atomic_write_bytes, atomic_write_json, provenance
+from invariance.core.files import (
+    atomic_write_bytes,
+    atomic_write_json,
+    exclusive_lock,
+    provenance,
+    remove_temporaries,
+)
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+LOCK = "lock"  # the run folder's lock file (see the module docstring)
 
 
 def run_dir(slug: str, key: Any) -> Path:
@@ -108,18 +122,47 @@ def cached_table(
     Every cached file is checked when read (SHA-256 in its name or in provenance.json, columns, types, and
     check(part, chunk), which raises ValueError when a part does not answer its chunk); a file that fails
     is recomputed with a DamagedCacheWarning naming it. refresh=True recomputes everything.
-    on_chunk(done, total) is called after each chunk (progress reporting).
+    on_chunk(done, total) is called after each chunk (progress reporting). Another process on the same key
+    is waited for (the run folder's lock), and its table is then read like any cached one.
     """
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
     folder = run_dir(slug, key)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def waiting() -> None:
+        log.warning("Waiting for another process computing the same result (%s)", paths.shown(folder))
+
+    with exclusive_lock(folder / LOCK, on_wait=waiting):
+        remove_temporaries(folder)  # left by killed writes: no other process writes here now
+        if refresh:
+            _clear(folder)
+        return _locked_table(folder, key, items, compute, chunk_size, device, on_chunk, check)
+
+
+def _clear(folder: Path) -> None:
+    """Delete a run folder's results (everything but its lock, which the caller holds)."""
+    for path in folder.iterdir():
+        if path.name != LOCK:
+            _remove(path)
+
+
+def _locked_table(
+    folder: Path,
+    key: Any,
+    items: Sequence[T],
+    compute: Callable[[Sequence[T]], pd.DataFrame],
+    chunk_size: int,
+    device: Any,
+    on_chunk: Callable[[int, int], None] | None,
+    check: Callable[[pd.DataFrame, Sequence[T]], None] | None,
+) -> pd.DataFrame:
+    """cached_table's work, with the run folder's lock held."""
     table_path, record_path, schema_path = (
         folder / "table.csv",
         folder / "provenance.json",
         folder / "schema.json",
     )
-    if refresh and folder.exists():
-        shutil.rmtree(folder)
     if table_path.exists():
         try:
             record = json.loads(record_path.read_text())
@@ -131,7 +174,6 @@ def cached_table(
             _damaged(table_path, str(e))
             if record_path.is_dir():  # would block writing the new record
                 _remove(record_path)
-    folder.mkdir(parents=True, exist_ok=True)
     dtypes: dict[str, str] | None = None
     if schema_path.exists():
         try:

@@ -28,6 +28,12 @@ def launched() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def writes_results() -> bool:
+    """Whether this process writes the command's results: a one-process run, or rank 0 of a torchrun launch
+    (RANK is set by torchrun before the process group exists)."""
+    return not launched() or int(os.environ.get("RANK", "0")) == 0
+
+
 def setup(device: str) -> tuple[int, int]:
     """Join the process group (gloo on CPU, NCCL on CUDA) once; returns (rank, world_size)."""
     if device.startswith("cuda"):

@@ -2,7 +2,10 @@
 
 Frames are built on the model's device, normalised with the model's own config, run in batches under
 inference_mode (channels_last, float32 with TF32 off unless bf16=True), and reduced to per-pair numbers
-on the device; only the small table comes back to the CPU.
+on the device; only the small table comes back to the CPU. The network always runs in eval mode: a model
+handed over in training mode is switched for the forward passes and given back in its own mode, its
+BatchNorm statistics untouched (a training-mode forward pass would update them, and its outputs depend on
+the batch), so every result, cached or not, is an eval-mode result.
 
 Table columns (one row per pair of consecutive frames a = k, b = k + 1 of one image):
     image_id, label, frame_a, frame_b,
@@ -17,7 +20,7 @@ import contextlib
 import functools
 import logging
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -98,6 +101,21 @@ def _mean_std(cfg: DataConfig, device: torch.device, dtype: torch.dtype) -> tupl
     return mean, std
 
 
+@contextlib.contextmanager
+def eval_mode(module: torch.nn.Module) -> Iterator[None]:
+    """Every submodule in eval mode for the block; afterwards each is back in the mode it had (a model the
+    caller left in training mode, or with some layers in training mode, stays so)."""
+    training = [m for m in module.modules() if m.training]
+    if training:
+        log.debug("%s is in training mode: evaluated in eval mode, then put back", type(module).__name__)
+    module.eval()
+    try:
+        yield
+    finally:
+        for m in training:  # m.train() would also switch its children: set each module's own flag
+            m.training = True
+
+
 def model_input(chunk: torch.Tensor, cfg: DataConfig, channels_last: bool) -> torch.Tensor:
     """Frames (M, 3, N, N) in [0, 1] -> the network's input: normalised with the model's mean/std and, when
     asked, in channels_last layout, in one pass (the values equal `models.normalize`'s bit for bit)."""
@@ -113,12 +131,30 @@ def forward_probs(
     """Softmax outputs (M, C) float32 for frames (M, 3, N, N) in [0, 1], on the frames' device.
 
     batch_size None: the device's default. On CUDA out-of-memory the batch is halved and the run goes on.
-    The first call sets the process's malloc to keep freed memory (allocator.keep_freed_memory).
+    The first call sets the process's malloc to keep freed memory (allocator.keep_freed_memory). The network
+    runs in eval mode whatever mode it is in (`eval_mode`).
     """
     allocator.keep_freed_memory()  # no page faults per batch on the CPU (see allocator)
+    check_frames(frames)
+    with eval_mode(model.module):
+        return _forward(model, frames, _checked_batch(batch_size, frames.device), numerics)
+
+
+def check_frames(frames: torch.Tensor) -> None:
+    """ValueError unless frames are what the network's input is made from: float (M, 3, H, W) in [0, 1]."""
+    if not isinstance(frames, torch.Tensor) or not frames.is_floating_point() or frames.ndim != 4:
+        found = f"{frames.dtype} {tuple(frames.shape)}" if isinstance(frames, torch.Tensor) else type(frames)
+        raise ValueError(f"frames must be a float tensor (M, 3, H, W) with values in [0, 1], not {found}")
+    if frames.shape[1] != 3:
+        raise ValueError(
+            f"frames must have 3 (RGB) channels in dimension 1: (M, 3, H, W), not {tuple(frames.shape)}"
+        )
+
+
+def _forward(model: LoadedModel, frames: torch.Tensor, batch_size: int, numerics: Numerics) -> torch.Tensor:
+    """forward_probs' batches (the network already in eval mode)."""
     module = _module(model, numerics)
     device = frames.device
-    batch_size = _checked_batch(batch_size, device)
     out = []
     start = 0
     while start < frames.shape[0]:

@@ -2,6 +2,8 @@
 
 Handled: grayscale, CMYK, palette and RGBA (composited on white), 16-bit PNG (scaled, not clipped), EXIF
 orientation. A truncated or non-image file is skipped with a logged warning; an empty result is an error.
+So is a file whose header declares more pixels than Pillow's limit (PIL.Image.MAX_IMAGE_PIXELS, a guard
+against decompression bombs), before any of it is decoded.
 """
 
 from __future__ import annotations
@@ -33,13 +35,17 @@ class NoImagesError(RuntimeError):
 class SourceImage:
     """One decoded source image.
 
-    pixels: uint8 tensor (3, H, W), RGB. label: ImageNet class index, or -1 when unknown.
+    pixels: uint8 tensor (3, H, W), RGB in 0-255 (checked when made: see `check_pixels`). label: ImageNet
+    class index, or -1 when unknown.
     """
 
     id: str
     label: int
     pixels: torch.Tensor = field(repr=False)
     path: Path | None = None
+
+    def __post_init__(self) -> None:
+        check_pixels(self.pixels, self.id)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -52,6 +58,39 @@ class SourceImage:
         h = hashlib.sha256(f"{self.label}|{tuple(self.pixels.shape)}|".encode())
         h.update(self.pixels.contiguous().numpy().tobytes())
         return h.hexdigest()
+
+
+PIXELS = "a uint8 tensor (3, H, W), RGB in 0-255 (the library divides by 255 itself)"
+
+
+def check_pixels(pixels: object, image_id: str = "") -> None:
+    """ValueError unless pixels are a SourceImage's: PIXELS. The message names what was found and the
+    conversion that fixes the usual mistakes (torchvision's float [0, 1], channels last, grey, RGBA)."""
+    who = f"image {image_id!r}: " if image_id else ""
+    if not isinstance(pixels, torch.Tensor):
+        raise ValueError(f"{who}pixels must be {PIXELS}, not {type(pixels).__name__}")
+    shape = tuple(pixels.shape)
+    if pixels.dtype != torch.uint8:
+        hint = ""
+        if pixels.is_floating_point() and pixels.numel():
+            low, high = float(pixels.min()), float(pixels.max())
+            hint = f" with values {low:g}-{high:g}"
+            if high <= 1.0:  # torchvision's ToTensor convention
+                hint += ": for floats in [0, 1] pass (pixels * 255).round().to(torch.uint8)"
+        raise ValueError(f"{who}pixels must be {PIXELS}, not {pixels.dtype} {shape}{hint}")
+    if pixels.ndim == 3 and shape[-1] in (3, 4) and shape[0] not in (3, 4):
+        raise ValueError(
+            f"{who}pixels must be {PIXELS}, not {shape} (channels last): pass pixels.permute(2, 0, 1)"
+        )
+    if pixels.ndim == 2:
+        raise ValueError(f"{who}pixels must be {PIXELS}, not {shape} (grey): pass pixels.expand(3, -1, -1)")
+    if pixels.ndim != 3 or shape[0] != 3:
+        raise ValueError(
+            f"{who}pixels must be {PIXELS}, not {shape}"
+            + (": drop or composite the alpha channel (RGBA)" if pixels.ndim == 3 and shape[0] == 4 else "")
+        )
+    if min(shape[1:]) < 1:
+        raise ValueError(f"{who}pixels must be {PIXELS} with H, W >= 1, not {shape}")
 
 
 def content_key(images: Sequence[SourceImage]) -> str:
@@ -94,20 +133,19 @@ def load_rgb(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"Image file not found: {path}")
     try:
-        # The filter must be in force before Image.open, which raises DecompressionBombError itself.
-        with warnings.catch_warnings(), Image.open(path) as im:
+        with warnings.catch_warnings():
+            # In force before Image.open, which reads the size from the header and warns (over the limit) or
+            # raises (over twice the limit) there: as an error, nothing of an over-limit file is decoded.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im.load()  # forces a full decode so truncation is caught here, not later
-            im = ImageOps.exif_transpose(im)
-            rgb = _to_rgb(im)
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombWarning,
-        Image.DecompressionBombError,
-    ) as e:
+            with Image.open(path) as im:
+                im.load()  # forces a full decode so truncation is caught here, not later
+                im = ImageOps.exif_transpose(im)
+                rgb = _to_rgb(im)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        raise ImageDecodeError(
+            f"Not decoded {path}: {e} (Pillow's limit PIL.Image.MAX_IMAGE_PIXELS; raise it to read this file)"
+        ) from e
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageDecodeError(f"Cannot decode {path}: {e}") from e
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
         raise ImageDecodeError(f"Unexpected decoded shape {rgb.shape} for {path}")
