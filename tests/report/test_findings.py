@@ -34,7 +34,9 @@ def test_sentences_and_verdicts_on_hand_made_values(tmp_path):
     ]
     assert depth.verdict_depth(jag).startswith("reproduced")
     jag[1] |= {"ci_low": 0.22}
-    assert depth.verdict_depth(jag).startswith("not reproduced")
+    assert depth.verdict_depth(jag).startswith("inconclusive")
+    jag[1] |= {"jaggedness": 0.05, "ci_low": 0.02, "ci_high": 0.08}
+    assert depth.verdict_depth(jag).startswith("not reproduced (reversed")
     assert "Lite0 0.200 [0.150, 0.250]" in depth.f03_maps(jag)
     toy = [
         {"variant": "linear, broadband input", "max - min over shifts": 0.2},
@@ -138,23 +140,27 @@ def test_the_new_verdicts_follow_their_numbers():
         return rows
 
     size_only = framing.verdict(lambda name: {"correlations": corr(-0.1, 0.0)})
-    assert size_only.startswith("**not separable from object size") and "below 0 in 0 of 2" in size_only
+    assert size_only.startswith("**inconclusive**: on real framing, not separable from object size")
+    assert "below 0 in 0 of 2" in size_only
     beyond = framing.verdict(lambda name: {"correlations": corr(-0.1, -0.1)})
-    assert beyond.startswith("**reproduced on real framing**")
+    assert beyond.startswith("**reproduced**: on real framing, an atypically placed object")
     none = framing.verdict(lambda name: {"correlations": corr(0.1, 0.0)})
-    assert none.startswith("**not reproduced on real framing**")
+    assert none.startswith("**inconclusive**: on real framing, the placement CIs given size cover 0")
+    against = framing.verdict(lambda name: {"correlations": corr(0.1, 0.1)})
+    assert against.startswith("**not reproduced**")
 
     maps = [{"model": "lite0", "jaggedness": 0.2, "ci_low": 0.1, "ci_high": 0.3, "images": 9}]
 
     def depth_reader(verdicts: dict):
         return lambda name: maps if name == "03_jaggedness_maps" else {"verdicts": verdicts}
 
-    assert depth.verdict(depth_reader({"a": "reproduced", "b": "reproduced"})).startswith(
-        "**reproduced under every"
+    assert depth.verdict(depth_reader({"a": "reproduced", "b": "reproduced"})).startswith("**reproduced**")
+    mixed = depth.verdict(depth_reader({"a": "reproduced", "b": "inconclusive"}))
+    assert (
+        mixed.startswith("**inconclusive**: with EfficientNet-Lite0/1/2") and "not testable offline" in mixed
     )
-    assert depth.verdict(depth_reader({"a": "reproduced", "b": "inconclusive"})).startswith("**depends on")
-    assert depth.verdict(depth_reader({"a": "inconclusive"})).startswith("**not established")
-    assert depth.verdict(depth_reader({"a": "needs two networks"})).startswith("no verdict")
+    assert depth.verdict(depth_reader({"a": "reversed"})).startswith("**not reproduced**")
+    assert depth.verdict(depth_reader({"a": "needs two networks"})).startswith("**not testable offline**")
 
 
 def test_typicality_sentence_gives_the_ci_when_the_sidecar_has_one():
@@ -185,7 +191,7 @@ def test_depth_verdict_says_which_way_overlapping_estimates_go():
         {"model": "lite2", "jaggedness": 0.16, "ci_low": 0.12, "ci_high": 0.21, "images": 64},
     ]
     assert depth.verdict_depth(jag) == (
-        "not reproduced (the CIs overlap; point estimates the other way: Lite2 below Lite0)"
+        "inconclusive (the CIs overlap; point estimates the other way: Lite2 below Lite0)"
     )
     jag[1] |= {"jaggedness": 0.25, "ci_high": 0.3}
     assert "the paper's way: Lite2 above Lite0" in depth.verdict_depth(jag)
@@ -252,3 +258,16 @@ def test_size_and_stride_sentences_follow_the_intervals():
     text = remedies.f09_controlled(offsets)
     assert "(8, 16, 24; every variant that subsamples has it), the photographer network changes 0.20" in text
     assert "each offset's CI is about +/-0.10, and this difference is not tested." in text
+
+
+@pytest.mark.parametrize("notebook", sorted(findings.CLAIMS))
+def test_every_verdict_carries_exactly_one_verdict_word(notebook):
+    """The committed sidecars' verdicts: each starts with one word of the vocabulary, in bold, and names no
+    other in bold (the vocabulary is defined once, in presentation.text)."""
+    from invariance.presentation.text import VERDICTS
+
+    text = findings.notebook_findings(notebook, "default")
+    line = next(x for x in text.splitlines() if x.startswith("**Verdict**: "))
+    body = line.removeprefix("**Verdict**: ")
+    bold = [w for w in VERDICTS if f"**{w}**" in body]
+    assert len(bold) == 1 and body.startswith(f"**{bold[0]}**: "), body[:120]

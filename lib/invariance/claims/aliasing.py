@@ -25,9 +25,12 @@ from torch import nn
 from invariance.kernels import metrics
 from invariance.presentation.figures import use_style
 from invariance.presentation.text import (
+    NOT_REPRODUCED,
+    REPRODUCED,
     Values,
     model_name,
     tidy_frame,
+    verdict_text,
 )
 from invariance.runner import cache, protocols
 from invariance.sources.images import SourceImage, content_key
@@ -586,18 +589,19 @@ def verdict(read) -> str:
     # exact for every random signal when linear and band-limited, broken for every one after a ReLU
     ok = toy.loc["linear, band-limited input", worst[0]] < 1e-9 < toy.loc["ReLU, band-limited input", best[0]]
     if not ok:
-        return "**not reproduced** in the toy"
+        return verdict_text(
+            NOT_REPRODUCED, "in the toy, the band-limited linear path is not exact, or a ReLU keeps it"
+        )
     text = (
-        "**reproduced**: exact invariance needs band-limited input and a linear path; a ReLU or a broadband "
-        "input breaks it"
+        "exact invariance needs band-limited input and a linear path; a ReLU or a broadband input breaks it"
     )
     try:
         exact = _exact_at_multiples(tidy_frame(read("07_total_stride_periodicity")).set_index("model"))
     except FileNotFoundError:
-        return text
+        return verdict_text(REPRODUCED, text)
     yes, no = list(exact.index[exact]), list(exact.index[~exact])
     if yes:
         text += f"; only shifts by multiples of the total stride are exact ({', '.join(yes)})"
     if no:
         text += f"; not even those for {', '.join(no)} (see the note under (b))"
-    return text
+    return verdict_text(REPRODUCED, text)

@@ -22,9 +22,14 @@ import pandas as pd
 from invariance.kernels import metrics
 from invariance.presentation.figures import ci_whiskers, use_style
 from invariance.presentation.text import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    NOT_TESTABLE,
+    REPRODUCED,
     Values,
     model_name,
     tidy_frame,
+    verdict_text,
 )
 from invariance.runner import evaluate
 from invariance.runner.protocols import Translation, scaled
@@ -233,14 +238,16 @@ def verdict_depth(v: Values) -> str:
     if last.ci_low > first.ci_high:
         return f"reproduced ({model_name(t.index[-1])} above {model_name(t.index[0])}, CIs apart)"
     if last.ci_high < first.ci_low:
-        return f"reversed ({model_name(t.index[-1])} below {model_name(t.index[0])}, CIs apart)"
+        return (
+            f"not reproduced (reversed: {model_name(t.index[-1])} below {model_name(t.index[0])}, CIs apart)"
+        )
     if last.jaggedness > first.jaggedness:
         way = f"the paper's way: {model_name(t.index[-1])} above {model_name(t.index[0])}"
     elif last.jaggedness < first.jaggedness:
         way = f"the other way: {model_name(t.index[-1])} below {model_name(t.index[0])}"
     else:
         way = f"nowhere: {model_name(t.index[-1])} and {model_name(t.index[0])} equal"
-    return f"not reproduced (the CIs overlap; point estimates {way})"
+    return f"inconclusive (the CIs overlap; point estimates {way})"
 
 
 def f03_depth(v: Values) -> str:
@@ -268,24 +275,32 @@ def f03_depth(v: Values) -> str:
 CLAIM = "Deeper networks are more jagged (less invariant)."
 
 
+NOT_TESTABLE_HERE = (
+    "the paper's own contrast (VGG16 -> ResNet50 -> InceptionResNetV2) is not testable offline: those "
+    "weights do not install here; the paper profile runs it"
+)
+
+
 def verdict(read) -> str:
-    """Our verdict on CLAIM with its reason, given a reader of this run's sidecars (name -> values)."""
+    """Our verdict on CLAIM with its reason, given a reader of this run's sidecars (name -> values): from
+    the paired deepest-minus-shallowest differences under every control (reproduced only if every control's
+    CI lies above 0, not reproduced if every one lies below), and the maps beside it."""
     maps = verdict_depth(read("03_jaggedness_maps"))
     try:
         controls = read("03_depth_controls")["verdicts"]
     except FileNotFoundError:
-        return f"on the maps, {maps}"
-    kinds = set(controls.values())
+        return verdict_text(
+            INCONCLUSIVE, f"no controls in this run; on the maps, {maps}; {NOT_TESTABLE_HERE}"
+        )
+    kinds = set(controls.values()) - {"no images"}
     summary = ", ".join(f"{name}: {verdict}" for name, verdict in controls.items())
-    kinds -= {"no images"}
     if not kinds or kinds == {"needs two networks"}:
-        return f"no verdict: the controls need two networks; on the maps, {maps}"
-    if kinds == {"reproduced"}:
-        head = "**reproduced under every control**"
-    elif "reproduced" in kinds:
-        head = "**depends on the comparison**"
-    elif kinds == {"reversed"}:
-        head = "**reversed under every control**"
-    else:
-        head = "**not established under the controls**"
-    return f"{head} (deepest minus shallowest network, paired 95% CIs; {summary}); on the maps, {maps}"
+        return verdict_text(NOT_TESTABLE, f"the controls need two networks; on the maps, {maps}")
+    word = (
+        REPRODUCED if kinds == {"reproduced"} else NOT_REPRODUCED if kinds == {"reversed"} else INCONCLUSIVE
+    )
+    return verdict_text(
+        word,
+        f"with EfficientNet-Lite0/1/2 (deepest minus shallowest network, paired 95% CIs; {summary}); on "
+        f"the maps, {maps}; {NOT_TESTABLE_HERE}",
+    )

@@ -25,9 +25,13 @@ from invariance.claims import bias
 from invariance.kernels import metrics
 from invariance.presentation.figures import label, use_style
 from invariance.presentation.text import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
     Values,
     model_name,
     tidy_frame,
+    verdict_text,
 )
 from invariance.sources import datasets
 from invariance.sources.images import SourceImage
@@ -300,39 +304,45 @@ CLAIM = "Invariance holds only for images typical of the training set."
 
 
 def verdict(read) -> str:
-    """Our verdict on CLAIM with its reason, given a reader of this run's sidecars (name -> values)."""
+    """Our verdict on CLAIM with its reason, given a reader of this run's sidecars (name -> values): from
+    the rank correlations of a photo's P(top-1 change) with the typicality of its object's placement once
+    size is partialled out (predicted below 0)."""
     c = tidy_frame(read("08_real_framing")["correlations"])
     typ, size, place, part = (c[c.stratifier == k] for k in ("typicality", "area", "placement", PARTIAL))
     cases = len(typ)
     if typ.rho.isna().all():
-        return "no verdict: no top-1 change in these runs to correlate with typicality"
+        return verdict_text(INCONCLUSIVE, "no top-1 change in these runs to correlate with typicality")
     below = {
         name: int((t.high < 0).sum())
         for name, t in (("typ", typ), ("size", size), ("place", place), ("part", part))
     }
+    above = int((part.low > 0).sum())
     width = float((part.high - part.low).max() / 2)
     placement = (
         f"placement given size: rank correlation below 0 in {below['place']} of {cases} network x protocol "
         f"cases, but it too goes with size; with the ranks of size partialled out, below 0 in "
-        f"{below['part']} "
-        f"of {cases}"
-        + (f" (no detectable effect; CIs about +-{width:.2f})" if below["part"] == 0 else "")
+        f"{below['part']} of {cases}"
+        + (f" (CIs about +-{width:.2f})" if below["part"] == 0 else "")
         + " (a partial rank correlation removes a monotone size trend only)"
     )
     if below["part"] == cases:
-        head = "**reproduced on real framing**: an atypically placed object costs stability beyond its size"
+        word, head = REPRODUCED, "an atypically placed object costs stability beyond its size"
+    elif above == cases:
+        word, head = NOT_REPRODUCED, "atypically placed objects change less once size is partialled out"
     elif below["typ"] and not below["part"]:
+        word = INCONCLUSIVE
         head = (
-            "**not separable from object size on real framing**: photos whose object is typical in position "
-            f"and size change their top-1 less often (CI below 0 in {below['typ']} of {cases} cases), but so "
-            f"do photos with larger objects ({below['size']} of {cases}), and the joint typicality mostly "
-            "measures size"
+            "not separable from object size: photos whose object is typical in position and size change "
+            f"their top-1 less often (CI below 0 in {below['typ']} of {cases} cases), but so do photos with "
+            f"larger objects ({below['size']} of {cases}), and the joint typicality mostly measures size"
         )
-    elif below["typ"] or below["part"]:
-        head = "**partly reproduced on real framing** (see the cases)"
     else:
-        head = f"**not reproduced on real framing**: no rank correlation CI below 0 in {cases} cases"
-    return (
-        f"{head}; {placement}. The cases share one set of photos, so they are not independent confirmations; "
-        "the feature-similarity measure (weaker) is reported beside it"
+        word, head = (
+            INCONCLUSIVE,
+            f"the placement CIs given size cover 0 in {cases - below['part']} of {cases} cases",
+        )
+    return verdict_text(
+        word,
+        f"on real framing, {head}; {placement}. The cases share one set of photos, so they are not "
+        "independent confirmations; the feature-similarity measure (weaker) is reported beside it",
     )

@@ -14,12 +14,16 @@ import pandas as pd
 from invariance.kernels import metrics
 from invariance.presentation.figures import ci_whiskers, label, use_style
 from invariance.presentation.text import (
+    INCONCLUSIVE,
+    NOT_REPRODUCED,
+    REPRODUCED,
     Values,
     ci_text,
     model_name,
     sidecar_values,
     tidy_frame,
     value_range,
+    verdict_text,
 )
 from invariance.sources import paper
 from invariance.sources.models import display_name
@@ -211,16 +215,23 @@ CLAIM = "Modern CNNs change their top-1 on a large share of one-pixel translatio
 
 
 def verdict(read) -> str:
-    """Our verdict on CLAIM with its reason, given a reader of this run's sidecars (name -> values)."""
+    """Our verdict on CLAIM with its reason, given a reader of this run's sidecars (name -> values): crop vs
+    embedded translation (mean grey, the official code's background) per network, from their CIs."""
     t = tidy_frame(read("04_protocol_table"))
     p = t[t.metric == "p_top1_change"].set_index(["model", "condition"])
-    apart = all(p.loc[(m, "crop"), "ci_high"] < p.loc[(m, "mean"), "ci_low"] for m in p.index.levels[0])
-    return (
-        "**reproduced**: embedded translation changes the top-1 far more often than crop, CIs apart for "
-        "every "
-        "network; magnitudes are close to the paper's (other networks)"
-        if apart
-        else "**not reproduced**: crop and embedded translation CIs overlap"
+    nets = list(dict.fromkeys(p.index.get_level_values(0)))
+    above = [m for m in nets if p.loc[(m, "crop"), "ci_high"] < p.loc[(m, "mean"), "ci_low"]]
+    below = [m for m in nets if p.loc[(m, "crop"), "ci_low"] > p.loc[(m, "mean"), "ci_high"]]
+    if len(above) == len(nets):
+        return verdict_text(
+            REPRODUCED,
+            "embedded translation changes the top-1 far more often than crop, CIs apart for every network; "
+            "magnitudes are close to the paper's (other networks)",
+        )
+    if len(below) == len(nets):
+        return verdict_text(NOT_REPRODUCED, "crop changes the top-1 more often than embedded translation")
+    return verdict_text(
+        INCONCLUSIVE, f"crop and embedded translation CIs apart for {len(above)} of {len(nets)} networks"
     )
 
 
