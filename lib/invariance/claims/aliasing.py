@@ -422,7 +422,7 @@ def plot_sampling_toy(curves: pd.DataFrame, spread: pd.DataFrame | None = None) 
         ax.set_yticks(y, list(values.index), fontsize=7.5)
         ax.invert_yaxis()
         ax.set(
-            xlabel="max - min over shifts (log scale; 0 = invariant)",
+            xlabel="max - min over shifts (log scale; exact invariance, 0, lies off the axis)",
             title="Spread over all shifts (band-limited: exact for linear,\nnot after a ReLU)",
         )
     fig.suptitle(

@@ -432,7 +432,7 @@ def plot_remedies_bars(table: pd.DataFrame) -> plt.Figure:
                 color=["C0", "C3"][i],
                 label="centre (typical: within 1 sigma of the photographer's placements)"
                 if i == 0
-                else "edge (atypical: beyond 3 sigma)",
+                else "edge (atypical: beyond 3 sigma, which is the canvas border here)",
             )
             ci_whiskers(ax, x, s)
         ax.set_xticks(np.arange(len(variants)), [display_name(v) for v in variants], rotation=20, ha="right")
@@ -618,7 +618,8 @@ def f09_controlled(v: Values) -> str:
     off = middle.drop(on.index)
     text = (
         "P(top-1 change) per diagonal offset, inside the photographer's 1-sigma range (offsets 12-19) vs the "
-        f"canvas border (offsets 0-1, 30-31): {'; '.join(parts)}. At offsets that are multiples of the total "
+        "canvas border (offsets 0-1, 30-31; the 'edge' zone beyond 3 sigma is at the border too): "
+        f"{'; '.join(parts)}. At offsets that are multiples of the total "
         f"stride 8 ({', '.join(str(o) for o in on.index)}; every variant that subsamples has it), the "
         f"{display_name(t.variant.iloc[0])} network changes {on.p_top1_change.mean():.2f} on average vs "
         f"{off.p_top1_change.mean():.2f} at the other offsets from 4 to 28 "
