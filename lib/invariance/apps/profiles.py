@@ -130,6 +130,7 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
             "architectures": ("resnet50",),
             "architectures_pretrained": False,
             "init_seeds": (0,),
+            "stage_controls": (),
             "periodicity_images": 1,
             "shifts": (0, 1, 2, 16, 31, 32, 33),
         },
@@ -138,6 +139,9 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
             "architectures": ("resnet50", "vgg16"),
             "architectures_pretrained": False,
             "init_seeds": (0, 1, 2),
+            # the trained networks' own architecture at random init: the same-architecture control for the
+            # stage-wise figure (trained vs untrained of one architecture, not across architectures)
+            "stage_controls": ("lite0",),
             "periodicity_images": 4,
             "shifts": (*range(0, 9), 12, 16, 24, 31, 32, 33, 40, 48, 56, 63, 64),
         },
@@ -147,6 +151,7 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
             "architectures": ("resnet50",),
             "architectures_pretrained": True,
             "init_seeds": (0,),
+            "stage_controls": (),
             "periodicity_images": 16,
             "shifts": tuple(range(0, 65)),
         },
@@ -237,6 +242,7 @@ _DRY_RUN: dict[str, dict[str, Any]] = {
         "n_images": 2,
         "architectures_pretrained": False,
         "init_seeds": (0, 1),
+        "stage_controls": (),
         "periodicity_images": 1,
         "shifts": (0, 1, 2, 32, 33),
     },
@@ -385,6 +391,16 @@ def load_images(s: Settings) -> list[SourceImage]:
 
 def load_models(s: Settings) -> list[models.LoadedModel]:
     return [models.load(name, pretrained=s.pretrained, device=s.device) for name in s.models]
+
+
+def load_stage_controls(s: Settings) -> list[models.LoadedModel]:
+    """The notebook's trained networks' architectures (`s.stage_controls`) at random initialisation, one per
+    seed in `s.init_seeds`: same-architecture controls for a trained network's numbers."""
+    return [
+        models.load(name, pretrained=False, device=s.device, seed=seed)
+        for name in s.stage_controls
+        for seed in s.init_seeds
+    ]
 
 
 def load_architectures(s: Settings) -> list[models.LoadedModel]:

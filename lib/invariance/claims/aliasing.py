@@ -34,7 +34,7 @@ from invariance.presentation.text import (
 )
 from invariance.runner import cache, protocols
 from invariance.sources.images import SourceImage, content_key
-from invariance.sources.models import LoadedModel, display_name, normalize
+from invariance.sources.models import UNTRAINED, LoadedModel, display_name, normalize
 
 # --- 1-D toy -----------------------------------------------------------------------------------------
 
@@ -473,31 +473,49 @@ def _periodicity_label(model: str, seeds: int) -> str:
 
 def plot_stage_curves(table: pd.DataFrame) -> plt.Figure:
     """Normalised change of globally pooled stage features under one-pixel shifts, against stage stride,
-    with 95% CIs (error bars)."""
+    with 95% CIs (error bars): trained networks (left) and untrained ones (right; random weights, means
+    over init seeds) in separate panels with their own scales, since training changes the features' scale
+    and spread (compare a trained network with its own architecture at random init, not across panels)."""
     use_style()
-    fig, ax = plt.subplots(figsize=(8.4, 3.6))
-    for i, (model, t) in enumerate(table.groupby("model", sort=False)):
-        err = [t.change - t.ci_low, t.ci_high - t.change]
-        seeds = int(t.seeds.iloc[0]) if "seeds" in t else 1
-        ax.errorbar(
-            t.stride,
-            t.change,
-            yerr=err,
-            fmt="o-",
-            ms=3,
-            lw=1.2,
-            capsize=2,
-            color=f"C{i}",
-            label=f"{display_name(model)}, mean of {seeds} init seeds" if seeds > 1 else display_name(model),
+    untrained = table.model.str.endswith(UNTRAINED)
+    groups = [
+        ("trained (ImageNet weights)", table[~untrained]),
+        ("untrained (random weights)", table[untrained]),
+    ]
+    groups = [(title, t) for title, t in groups if len(t)]
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.6 * len(groups), 3.8), squeeze=False)
+    colours = {m: f"C{i}" for i, m in enumerate(dict.fromkeys(table.model.str.removesuffix(UNTRAINED)))}
+    for ax, (title, part) in zip(axes[0], groups, strict=True):
+        for model, t in part.groupby("model", sort=False):
+            err = [t.change - t.ci_low, t.ci_high - t.change]
+            seeds = int(t.seeds.iloc[0]) if "seeds" in t else 1
+            ax.errorbar(
+                t.stride,
+                t.change,
+                yerr=err,
+                fmt="o-" if not model.endswith(UNTRAINED) else "s--",
+                ms=3,
+                lw=1.2,
+                capsize=2,
+                color=colours[model.removesuffix(UNTRAINED)],
+                label=f"{display_name(model)}, mean of {seeds} init seeds"
+                if seeds > 1
+                else display_name(model),
+            )
+        ax.set_xscale("log", base=2)
+        ax.set(
+            xlabel="total stride of the stage (its output is globally average-pooled)",
+            ylabel="||f(x) - f(shifted x)|| / ||f||",
+            title=title,
         )
-    ax.set_xscale("log", base=2)
-    ax.set(
-        xlabel="total stride of the stage (its output is globally average-pooled)",
-        ylabel="||f(x) - f(shifted x)|| / ||f||",
-        title="Globally pooled stage features, one-pixel diagonal shifts\n"
-        "(error bars: 95% CI over images; for several init seeds over seeds and images)",
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle(
+        "Globally pooled stage features, one-pixel diagonal shifts (error bars: 95% CI over images; for "
+        "several init seeds over seeds and images)\nThe panels have their own scales: compare a network with "
+        "its own architecture at random init, not across architectures",
+        fontsize=8.5,
     )
-    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
     return fig
 
 
