@@ -140,3 +140,29 @@ def test_bias_verdict_comes_from_the_excess():
     assert bias.verdict(read_with(-0.01, 0.04)).startswith("**inconclusive**")
     assert bias.verdict(read_with(-0.05, -0.01)).startswith("**not reproduced**")
     assert "+3.0 points [+2.0, +4.0]" in bias.verdict(read_with(0.02, 0.04))
+
+
+def test_placement_contrast_pairs_corner_and_inner_cells_by_image():
+    # a 3 x 3 grid: corners (0,0) (0,2) (2,0) (2,2), inner (1,1); two images; image "a" changes its top-1
+    # in every corner and never inside, image "b" never changes: differences +1 and 0, mean 0.5
+    tables = {}
+    for r in range(3):
+        for c in range(3):
+            corner = r in (0, 2) and c in (0, 2)
+            tables[("net", f"60|{r}|{c}")] = pd.DataFrame(
+                {
+                    "image_id": ["a", "b"],
+                    "label": [1, 1],
+                    "top1_a": [1, 2],
+                    "top1_b": [3 if corner else 1, 2],
+                    "p_top_a": 0.5,
+                    "p_top_b": 0.5,
+                }
+            )
+    t = bias.placement_contrast(tables, n_boot=200).set_index("metric")
+    p = t.loc["p_top1_change"]
+    assert (p.corner, p.inner, p.difference, p.images) == (0.5, 0.0, 0.5, 2)
+    assert p.low <= 0.5 <= p.high
+    acc = t.loc["accuracy"]  # image a correct everywhere, b wrong everywhere: no difference
+    assert acc.difference == 0.0
+    assert bias.placement_contrast({k: v for k, v in tables.items() if k[1][3] != "1"}).empty  # no inner

@@ -311,6 +311,48 @@ def typical_vs_atypical(grid: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(rows).reset_index().set_index(["model", "placement"]).sort_index()
 
 
+def placement_contrast(
+    tables: Mapping[tuple[str, str], pd.DataFrame], n_boot: int = 2000, seed: int = 0
+) -> pd.DataFrame:
+    """Corner cells minus inner cells, paired over images: per image, its mean P(top-1 change) (and
+    accuracy) over the corner cells minus its mean over the inner cells, per network and embedded side;
+    mean and 95% bootstrap CI over images. tables: run_grid's {(model, 'side|row|col'): pair table}.
+    Columns: model, side, metric, corner, inner, difference, low, high, images. A grid of 2 x 2 has no
+    inner cells: no rows."""
+    rows = []
+    parts = pd.concat([t.assign(model=m, condition=c) for (m, c), t in tables.items()], ignore_index=True)
+    cell = parts.condition.str.split("|", expand=True).astype(int)
+    parts = parts.assign(side=cell[0], row=cell[1], col=cell[2])
+    n = int(parts.row.max()) + 1
+    corner = parts.row.isin([0, n - 1]) & parts.col.isin([0, n - 1])
+    inner = parts.row.between(1, n - 2) & parts.col.between(1, n - 2)
+    for metric in ("p_top1_change", "accuracy"):
+        value = metrics.PAIR_METRICS[metric](parts)
+        t = parts.assign(value=value, zone=np.where(corner, "corner", np.where(inner, "inner", "")))
+        t = t[t.zone != ""].dropna(subset=["value"])
+        per = t.groupby(["model", "side", "image_id", "zone"]).value.mean().unstack("zone")
+        if "inner" not in per or "corner" not in per:
+            continue
+        per = per.dropna()
+        for (model, side), g in per.groupby(level=["model", "side"]):
+            d = (g.corner - g.inner).to_numpy()
+            mean, low, high = metrics.bootstrap_ci(d, np.arange(len(d)), n_boot=n_boot, seed=seed)
+            rows.append(
+                {
+                    "model": model,
+                    "side": int(side),
+                    "metric": metric,
+                    "corner": float(g.corner.mean()),
+                    "inner": float(g.inner.mean()),
+                    "difference": mean,
+                    "low": low,
+                    "high": high,
+                    "images": len(g),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 # --- figures (the notebook calls these; save_figure writes them with their sidecars) ---
 
 
@@ -379,6 +421,14 @@ def plot_grid_maps(
             grid = np.full((int(s.row.max()) + 1, int(s.col.max()) + 1), np.nan)
             grid[s.row, s.col] = s.value
             im = ax.imshow(grid, cmap=cmaps.get(metric, "Greys"), vmin=0, vmax=vmax)
+            if metric == "p_top1_change":  # a cell whose first frames are mostly wrong: not interpretable
+                acc = summary[(summary.metric == "accuracy") & (summary.side == side)]
+                for r in acc[acc.value < MIN_ACCURACY].itertuples():
+                    ax.add_patch(
+                        plt.Rectangle(
+                            (r.col - 0.5, r.row - 0.5), 1, 1, fill=False, hatch="///", ec="0.55", lw=0
+                        )
+                    )
             for r in s.itertuples():
                 ax.text(
                     r.col,
@@ -397,7 +447,8 @@ def plot_grid_maps(
     cells = f"{int(summary.row.max()) + 1} x {int(summary.col.max()) + 1}"
     fig.suptitle(
         f"Embedded image at a {cells} grid of positions: each cell the mean over {n} images (one one-pixel "
-        "diagonal pair each)\nand below it the 95% bootstrap CI over images",
+        "diagonal pair each)\nand below it the 95% bootstrap CI over images; hatched: accuracy below "
+        f"{MIN_ACCURACY}, P(top-1 change) not interpretable there",
         fontsize=8.5,
     )
     return fig
@@ -483,9 +534,17 @@ def f06_bias(v: Values) -> str:
     )
 
 
+MIN_ACCURACY = 0.2  # below this first-frame accuracy a cell's P(top-1 change) is not interpretable
+
+
+def _grid(v: Values) -> pd.DataFrame:
+    """The grid summary of a 06_placement_invariance sidecar (older sidecars hold only the grid)."""
+    return tidy_frame(v["grid"] if isinstance(v, dict) else v)
+
+
 def _zone_means(v: Values, metric: str) -> pd.DataFrame:
     """Per object size (index: side), the mean of a metric over the grid's corner cells and inner cells."""
-    t = tidy_frame(v)
+    t = _grid(v)
     t = t[t.metric == metric]
     n = int(t.row.max()) + 1
     inner = t.row.between(1, n - 2) & t.col.between(1, n - 2)
@@ -522,27 +581,35 @@ def f06_beyond_size(v: Values) -> str:
 
 
 def f06_placement(v: Values) -> str:
-    t = tidy_frame(v)
-    p, acc = _zone_means(v, "p_top1_change"), _zone_means(v, "accuracy")
+    t = _grid(v)
+    acc = _zone_means(v, "accuracy")
+    low_acc = [int(side) for side, r in acc.iterrows() if max(r.corner, r.inner) < MIN_ACCURACY]
+    head = f"{model_name(t.model.iloc[0])}, {int(t.images.iloc[0])} images per placement"
+    if isinstance(v, dict) and v.get("contrast"):
+        c = tidy_frame(v["contrast"])
+        p, a = c[c.metric == "p_top1_change"].set_index("side"), c[c.metric == "accuracy"].set_index("side")
+        per_size = "; ".join(
+            f"{side} px {r.corner:.2f} vs {r.inner:.2f}, difference {r.difference:+.2f} "
+            f"[{r.low:+.2f}, {r.high:+.2f}] (accuracy {a.loc[side, 'corner']:.2f} vs "
+            f"{a.loc[side, 'inner']:.2f})"
+            + (" (accuracy below 0.2: not interpretable)" if side in low_acc else "")
+            for side, r in p.iterrows()
+        )
+        readable = p.drop(index=low_acc, errors="ignore")
+        above = [int(x) for x in readable.index[readable.low > 0]]
+        return (
+            f"{head}: P(top-1 change) in the corner cells vs the inner cells, paired over images (95% CI), "
+            f"per object size: {per_size}. Corners change more, CI above 0, at "
+            f"{', '.join(f'{x} px' for x in above) or 'no interpretable size'} of "
+            f"{len(readable)} interpretable sizes."
+        )
+    pz = _zone_means(v, "p_top1_change")
     per_size = "; ".join(
         f"{side} px {r.corner:.2f} vs {r.inner:.2f} (accuracy {acc.loc[side, 'corner']:.2f} vs "
         f"{acc.loc[side, 'inner']:.2f})"
-        for side, r in p.iterrows()
+        for side, r in pz.iterrows()
     )
-    corners_worse = bool((p.corner > p.inner).all())
-    small_worse = p.inner.iloc[0] > p.inner.iloc[-1]
-    pattern = {
-        (True, True): "corners change more at every size, and small objects more than large ones",
-        (True, False): "corners change more at every size; small objects do not change more than large ones",
-        (False, True): "small objects change more than large ones; corners do not change more at every size",
-        (False, False): "neither corners nor small objects change more throughout",
-    }[(corners_worse, small_worse)]
-    return (
-        f"{model_name(t.model.iloc[0])}, {int(t.images.iloc[0])} images per placement: P(top-1 change) in "
-        "the "
-        f"corner cells vs the inner cells, per object size: {per_size}. Point estimates: {pattern} (inner "
-        f"cells {p.inner.iloc[0]:.2f} at {p.index[0]} px vs {p.inner.iloc[-1]:.2f} at {p.index[-1]} px)."
-    )
+    return f"{head}: P(top-1 change) in the corner cells vs the inner cells, per object size: {per_size}."
 
 
 # the paper's claim that notebook 06 tests
