@@ -39,7 +39,7 @@ from invariance.sources.models import display_name
 
 # stratifier column -> what the figure and the findings call it
 STRATIFIERS = {
-    "area": "object size (box area / image area)",
+    "area": "object size: sqrt(box area / image area)",  # bins and ranks of area; ticks show sqrt, as 06
     "typicality": "typicality of position and size (log density)",
     "placement": "typicality of placement given size (log conditional density)",
 }
@@ -209,18 +209,21 @@ def plot_real_framing(summary: pd.DataFrame, corr: pd.DataFrame, stratifiers: di
                 err = [t[metric] - t[f"{metric}_low"], t[f"{metric}_high"] - t[metric]]
                 name = display_name(model)
                 if metric == "p_top1_change":
-                    k = corr[
-                        (corr.model == model) & (corr.protocol == protocol) & (corr.stratifier == column)
-                    ]
+                    # placement: the partial correlation (size ranks out), the statistic the verdict uses
+                    shown = (
+                        PARTIAL if column == "placement" and (corr.stratifier == PARTIAL).any() else column
+                    )
+                    k = corr[(corr.model == model) & (corr.protocol == protocol) & (corr.stratifier == shown)]
                     k = k.iloc[0]
                     name += f": rho {k.rho:+.2f} [{k.low:+.2f}, {k.high:+.2f}]"
                 ax.errorbar(x, t[metric], yerr=err, fmt="o-", ms=3, capsize=2, color=f"C{i}", label=name)
             ticks = summary[(summary.stratifier == column)].drop_duplicates("bin").sort_values("bin")
             fmt = "{:.2f}" if column == "area" else "{:.1f}"
+            scale = np.sqrt if column == "area" else float  # size as in 06: sqrt of the area fraction
             ax.set_xticks(
                 ticks.bin,
                 [
-                    f"Q{b + 1}\n{_tick(fmt, lo)} to {_tick(fmt, hi)}"
+                    f"Q{b + 1}\n{_tick(fmt, scale(lo))} to {_tick(fmt, scale(hi))}"
                     for b, lo, hi in zip(ticks.bin, ticks["from"], ticks["to"], strict=True)
                 ],
                 fontsize=7,
@@ -229,7 +232,12 @@ def plot_real_framing(summary: pd.DataFrame, corr: pd.DataFrame, stratifiers: di
             if metric == "p_top1_change":  # one scale per row, headroom for the legend above the data
                 row = summary[summary.protocol == protocol]
                 ax.set_ylim(0, 1.55 * float(row[f"{metric}_high"].max()))
-                ax.legend(fontsize=6.5, loc="upper right", title="Spearman over photos", title_fontsize=6.5)
+                title = (
+                    "partial Spearman over photos\n(size ranks partialled out)"
+                    if column == "placement"
+                    else "Spearman over photos"
+                )
+                ax.legend(fontsize=6.5, loc="upper right", title=title, title_fontsize=6.5)
             if r == 0:
                 ax.set_title(stratifiers[column], fontsize=9)
             if c == 0:
