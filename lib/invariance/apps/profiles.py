@@ -182,6 +182,14 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
             "framing_bins": 5,
         },
     },
+    # Beyond the paper on real networks: n_images real val photos (framing.load_photos), one one-pixel pair
+    # per photo and protocol, each with its controls (shift_controls); margin_bins quantile bins of the first
+    # frame's top-1/top-2 margin.
+    "11_real_networks": {
+        "smoke": {"n_images": 4, "margin_bins": 2},
+        "default": {"n_images": 500, "margin_bins": 4},
+        "paper": {"n_images": 2000, "margin_bins": 4},
+    },
     # models / n_images: the ImageNet part (resnet50 vs the antialiased resnetblur50), paper profile only
     # (no offline weights for either); smoke runs it on Lite0 and 2 images to keep the code path tested.
     "09_remedies": {
@@ -254,6 +262,7 @@ _DRY_RUN: dict[str, dict[str, Any]] = {
         **_DRY_FRAMING,
         "framing_bins": 2,
     },
+    "11_real_networks": {"n_images": 2, "margin_bins": 2},
     "09_remedies": {
         "n_images": 2,
         "steps": 1,

@@ -22,6 +22,7 @@ from invariance.claims import (
     jagged,
     protocol_table,
     remedies,
+    shift_controls,
     typicality,
 )
 from invariance.core import paths
@@ -49,6 +50,7 @@ FIGURES: dict[str, Callable[[Values], str]] = {
     "09_remedies": remedies.f09_remedies,
     "09_typicality_controlled": remedies.f09_controlled,
     "09_typicality_size": remedies.f09_size,
+    "11_shift_controls": shift_controls.f11_controls,
 }
 
 
@@ -56,10 +58,11 @@ FIGURES: dict[str, Callable[[Values], str]] = {
 class Claim:
     text: str
     verdict: Callable[[Callable[[str], Values]], str]  # given a sidecar reader, the verdict with its reason
+    heading: str = "The paper's claim"  # a claim beyond the paper says so
 
 
-def _claim(module: ModuleType) -> Claim:
-    return Claim(module.CLAIM, module.verdict)
+def _claim(module: ModuleType, heading: str = "The paper's claim") -> Claim:
+    return Claim(module.CLAIM, module.verdict, heading)
 
 
 # notebook -> the paper's claim it tests and the function that judges it
@@ -71,6 +74,7 @@ CLAIMS: dict[str, Claim] = {
     "07": _claim(aliasing),
     "08": _claim(framing),
     "09": _claim(remedies),
+    "11": _claim(shift_controls, "The claim tested (beyond the paper)"),
 }
 
 
@@ -100,7 +104,7 @@ def notebook_findings(notebook: str, profile: str) -> str:
             verdict = claim.verdict(read)
         except _MISSING as e:
             verdict = f"(no verdict in this profile: its run lacks {e})"
-        lines += ["", f"**The paper's claim**: {claim.text}", "", f"**Verdict**: {verdict}."]
+        lines += ["", f"**{claim.heading}**: {claim.text}", "", f"**Verdict**: {verdict}."]
     if profile == "smoke":
         lines += [
             "",
