@@ -29,7 +29,7 @@ TABLE1_SOURCE = "Azulay & Weiss, JMLR 20(184), 2019, Table 1"
 PROTOCOL_NAMES = {
     "crop": "Crop (crop-and-rescale)",
     "black": "Black, as the paper describes it\n(true black canvas)",
-    "mean": "Black, as the official code ran it\n(the network's mean colour: 0 after normalisation)",
+    "mean": "Black, as the official code ran it\n(mean grey: the network's mean colour, 0 once normalised)",
     "inpaint": "Inpainting\n(translation, inpainted canvas)",
     "scale": "Scale\n(embedding on black, +1 px)",
 }
