@@ -119,19 +119,20 @@ def _figure1_values(hits: int) -> dict:
     ]
     share = jagged.flip_share(pd.DataFrame({"flips": [1] * hits + [0] * (1000 - hits)}))
     path = {"image": "n1_snow_leopard", "largest_change": 0.5, "flip_drop": 0.4 if hits else None}
+    path["rule"] = jagged.RULE if hits else jagged.FALLBACK_RULE.format(min_best=0.5)
     clip = {
         "clip": "dog",
         "reference": "golden retriever, x",
         "top1_changes": 5,
         "steps": 9,
-        "confident_changes": 2,
+        "confident_changes": 2 if hits else 0,
         "confident_steps": 4,
         "largest_change": 0.3,
         "largest_step": 3,
     }
     return {
-        "translation": {**path, "shares": shares, "flip_share": share},
-        "scale": {**path, "shares": shares, "flip_share": share},
+        "translation": {**path, "shares": shares, "flip_share": share, "confident_flip_share": share},
+        "scale": {**path, "shares": shares, "flip_share": share, "confident_flip_share": share},
         "clips": [clip],
     }
 
@@ -141,6 +142,7 @@ def test_figure1_sentence_and_verdict_come_from_the_flip_shares():
     text = jagged.f01_jagged(v)
     assert "snow leopard under vertical shift, P(correct) drops 0.40 as its top-1 turns wrong" in text
     assert "in 3.0% [2.1%, 4.3%] of images (shift)" in text and "2 of the 4 steps from a confident" in text
+    assert "goes from correct to wrong with the largest drop" in text  # the rule applied, from the sidecar
     assert jagged.verdict({"01_jagged_examples": v}.__getitem__).startswith("**reproduced**")
     none = _figure1_values(hits=0)
     assert "no correct-to-wrong flip" in jagged.f01_jagged(none)

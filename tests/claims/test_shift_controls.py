@@ -64,9 +64,14 @@ def test_verdict_from_the_paired_differences():
             | {"difference": (lo + hi) / 2, "low": lo, "high": hi, "images": 100}
             for c, lo, hi in zip(sc.SIZE_MATCHED, lows, highs, strict=True)
         ]
-        return {"11_shift_controls": {"differences": rows, "summary": []}}.__getitem__
+        summary = [
+            {"model": "lite0", "condition": "crop", "control": c, "split": "all", "norm": n}
+            for c, n in (("shift", 2.0), ("noise", 1.9), ("permuted", 2.0))
+        ]
+        return {"11_shift_controls": {"differences": rows, "summary": summary}}.__getitem__
 
     assert sc.verdict(read_with([0.01, 0.02], [0.05, 0.06])).startswith("**reproduced**")
+    assert "achieved norms are 0.95-1.00 of the shift's" in sc.verdict(read_with([0.01, 0.02], [0.05, 0.06]))
     assert sc.verdict(read_with([-0.3, -0.2], [-0.1, -0.05])).startswith("**not reproduced**")
     assert sc.verdict(read_with([-0.3, -0.01], [-0.1, 0.02])).startswith("**inconclusive**")
 
@@ -93,3 +98,14 @@ def test_summary_splits_by_margin_and_correctness():
     assert shift.loc[("margin", "1"), "p_top1_change"] == 0.0
     d = sc.shift_minus_controls({("lite0", "crop"): t}, bins=2, n_boot=50).set_index(["control", "part"])
     assert d.loc[("noise", "all"), "difference"] == 0.25
+
+
+def test_matched_controls_reach_the_shifts_norm_on_a_black_canvas():
+    x1 = torch.zeros(1, 3, 16, 16)
+    x1[..., 4:12, 4:12] = 0.6  # an object on black: half of any noise on the black is clipped away
+    x2 = torch.roll(x1, shifts=(1, 1), dims=(2, 3))
+    frames, norms = sc.control_frames(x1, x2, seed=0)
+    assert norms["noise"] == pytest.approx(norms["shift"], rel=0.02)
+    assert norms["permuted"] == pytest.approx(norms["shift"], rel=0.05)  # values at +-0.6 saturate sooner
+    naive = (x1 + sc.noise_like(x2 - x1, torch.Generator().manual_seed(0))).clamp(0, 1)
+    assert (naive - x1).norm() < 0.9 * norms["shift"]  # what the rescaling makes up for

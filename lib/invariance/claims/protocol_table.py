@@ -223,10 +223,13 @@ def verdict(read) -> str:
     above = [m for m in nets if p.loc[(m, "crop"), "ci_high"] < p.loc[(m, "mean"), "ci_low"]]
     below = [m for m in nets if p.loc[(m, "crop"), "ci_low"] > p.loc[(m, "mean"), "ci_high"]]
     if len(above) == len(nets):
+        theirs = paper.TABLE1[paper.TABLE1.metric == "p_top1_change"].set_index("protocol").pytorch
+        ours = p.xs("mean", level="condition").value
         return verdict_text(
             REPRODUCED,
             "embedded translation changes the top-1 far more often than crop, CIs apart for every network; "
-            "magnitudes are close to the paper's (other networks)",
+            f"ours on mean grey {value_range(ours)}, the paper's Black {value_range(theirs.loc['black'])} "
+            "(other networks)",
         )
     if len(below) == len(nets):
         return verdict_text(NOT_REPRODUCED, "crop changes the top-1 more often than embedded translation")

@@ -79,7 +79,7 @@ CLAIMS: dict[str, Claim] = {
 
 
 # what a figure's sentence raises when a small profile's run lacks a condition it describes
-_MISSING = (KeyError, IndexError, ValueError, TypeError, AttributeError)
+_MISSING = (KeyError, IndexError, ValueError, TypeError, AttributeError, FileNotFoundError)
 
 
 def notebook_findings(notebook: str, profile: str) -> str:
