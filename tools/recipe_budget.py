@@ -55,6 +55,8 @@ def throughput(train: cifar.Split, steps: int) -> None:
         {"widths": "32,64,128", "depth": "4"},
         {"widths": "24,48,96", "canvas": "128"},
         {"widths": "24,48,96", "canvas": "128", "down": "blurpool"},
+        {"widths": "32,64,128", "pad": "circular"},
+        {"widths": "32,64,128", "down": "aps"},
     ]
     only = os.environ.get("SHAPES")
     for i, shape in enumerate(shapes):

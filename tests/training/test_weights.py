@@ -9,6 +9,7 @@ import json
 import pytest
 import torch
 from invariance.apps import weights as app
+from invariance.kernels import polyphase
 from invariance.sources.cifar import Split
 from invariance.training import catalogue
 from invariance.training import recipe as R
@@ -268,3 +269,15 @@ def test_make_weights_trains_writes_and_then_skips(tmp_path, monkeypatch, capsys
     app.main(["--precision", "fp32", "--only", "tiny-seed0"])
     assert "tiny-seed0: training (damaged)" in capsys.readouterr().out
     W.load("tiny-seed0")
+
+
+def test_circular_conv_and_aps_layers_compute_what_torch_and_polyphase_do():
+    x = torch.randn(2, 4, 8, 8).contiguous(memory_format=torch.channels_last)
+    conv = R.Conv(4, 6, 2, "circular")
+    reference = torch.nn.Conv2d(4, 6, 3, 2, 1, bias=False, padding_mode="circular")
+    reference.weight.data = conv.weight.data
+    assert torch.allclose(conv(x), reference(x), atol=1e-6)
+    assert torch.equal(R.APS(2)(x), polyphase.aps_downsample(x))
+    x.requires_grad_()
+    R.APS(2)(x).sum().backward()
+    assert x.grad.is_contiguous(memory_format=torch.channels_last)

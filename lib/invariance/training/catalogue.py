@@ -67,15 +67,15 @@ ZONES = ("typical", "atypical-interior", "border")
 # benchmarks/logs/recipe-budget-*.log), keyed by (group, variant): the estimate of `estimate_seconds`.
 CPU_S_PER_1K = {
     ("c10", "stride"): 0.54,
-    ("c10", "circular"): 1.2,
-    ("c10", "blurpool"): 1.5,
-    ("c10", "aps-circular"): 3.35,
-    ("c10", "aps"): 2.6,
+    ("c10", "circular"): 1.02,
+    ("c10", "blurpool"): 0.90,
+    ("c10", "aps-circular"): 1.70,
+    ("c10", "aps"): 1.49,
     ("depth", "1"): 0.34,
     ("depth", "3"): 0.84,
     ("depth", "4"): 1.09,
     ("canvas", "stride"): 6.86,
-    ("canvas", "blurpool"): 12.0,
+    ("canvas", "blurpool"): 13.4,
 }
 
 
