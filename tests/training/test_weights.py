@@ -267,7 +267,7 @@ def test_make_weights_trains_writes_and_then_skips(tmp_path, monkeypatch, capsys
     assert capsys.readouterr().out.count("done (in the manifest, digest verified)") == 2
     (tmp_path / "weights" / "tiny-seed0.safetensors").write_bytes(b"damaged")
     app.main(["--precision", "fp32", "--only", "tiny-seed0"])
-    assert "tiny-seed0: training (damaged)" in capsys.readouterr().out
+    assert "tiny-seed0: training (damaged, " in capsys.readouterr().out
     W.load("tiny-seed0")
 
 
@@ -281,3 +281,21 @@ def test_circular_conv_and_aps_layers_compute_what_torch_and_polyphase_do():
     x.requires_grad_()
     R.APS(2)(x).sum().backward()
     assert x.grad.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_a_resumed_network_keeps_its_checkpoints_thread_count(tmp_path, monkeypatch):
+    monkeypatch.setenv(W.WORK_ENV, str(tmp_path))
+    net = catalogue.Network("tiny-seed0", "c10", TINY, ("c10", "stride"))
+    assert app.threads_for(net, "fp32", 3) == 3 and app.status(net, "fp32", tmp_path) == "pending"
+    folder = app.work_folder(net, "fp32")
+    folder.mkdir(parents=True)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        R.train(
+            TINY, synthetic(), folder / "checkpoint.pt", precision="fp32", checkpoint_every=2, stop_after=3
+        )
+    finally:
+        torch.set_num_threads(before)
+    assert app.threads_for(net, "fp32", 3) == 1
+    assert app.status(net, "fp32", tmp_path) == "step 2"

@@ -497,6 +497,7 @@ def train(
                 "seconds": seconds + time.perf_counter() - started,
                 "precision": precision,
                 "recipe": dataclasses.asdict(recipe),
+                "threads": torch.get_num_threads(),  # resume with as many for the same bits
             }
             files.atomic_write_bytes(checkpoint, _checkpoint_bytes(state))
             if on_checkpoint is not None:
