@@ -92,9 +92,12 @@ def train_one(
     device: str,
     precision: str,
     checkpoint_every: int,
+    revision: str,
     folder: Path | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) net, evaluate it, write its weights and manifest entry; returns the entry."""
+    """Train (or resume) net, evaluate it, write its weights and manifest entry; returns the entry.
+    revision: the git revision of the code this process runs (read when it started: later commits to the
+    checkout must not be credited with its networks)."""
     work = work_folder(net, precision)
     work.mkdir(parents=True, exist_ok=True)
 
@@ -110,6 +113,7 @@ def train_one(
         precision=precision,
         checkpoint_every=checkpoint_every,
         on_checkpoint=said,
+        name=net.name,
     )
     assert run is not None  # no stop_after
 
@@ -140,7 +144,7 @@ def train_one(
         "precision": run.precision,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "git": files.git_revision(),
+        "git": revision,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "loss_curve": loss_curve(run.losses),
     }
@@ -194,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     os.environ.setdefault("INVARIANCE_PROGRESS", "log" if not sys.stdout.isatty() else "")
     lock = _lock()
+    revision = files.git_revision()
     train, test = cifar.load("train"), cifar.load("test")
     print(
         f"make weights: {len(nets)} networks, {precision} on {files.device_name(args.device)}, "
@@ -209,7 +214,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(threads)
         print(f"{net.name}: training ({state}, {threads} threads)", flush=True)
         record = train_one(
-            net, train, test, device=args.device, precision=precision, checkpoint_every=args.checkpoint_every
+            net,
+            train,
+            test,
+            device=args.device,
+            precision=precision,
+            checkpoint_every=args.checkpoint_every,
+            revision=revision,
         )
         print(
             f"{net.name}: accuracy {record['test_accuracy']} in {record['train_seconds']:.0f} s, "

@@ -443,10 +443,12 @@ def train(
     progress: bool = True,
     stop_after: int | None = None,
     on_checkpoint: Callable[[int], None] | None = None,
+    name: str = "",
 ) -> Run | None:
     """Train recipe on data (a training Split), resuming from `checkpoint` when it exists and saving it
     every `checkpoint_every` steps (atomically). precision: "bf16" (autocast) or "fp32"; default per
     machine (`default_precision`). stop_after: return None after that many steps (tests: an interruption).
+    name: shown in the progress line.
     Returns the network in eval mode on the CPU in float32; the checkpoint is left for the caller."""
     allocator.keep_freed_memory()  # no page faults per step on the CPU (see allocator)
     precision = precision or default_precision(device)
@@ -472,7 +474,9 @@ def train(
     flips = flip_mask(recipe, len(data))
     autocast = torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16")
     model.train()
-    bar = progress_bar(total, "training", unit="step", initial=step, disable=not progress, mininterval=5)
+    bar = progress_bar(
+        total, f"training {name}", unit="steps", initial=step, disable=not progress, mininterval=5
+    )
     started = time.perf_counter()
     while step < total:
         model.whiten.bias.requires_grad_(step < recipe.whiten_bias_epochs * per_epoch)
