@@ -5,10 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= default
+DEVICE ?= cpu
 export HF_HUB_OFFLINE ?= 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help test figures lab lab-check data bench lint format clean-cache
+.PHONY: help test figures weights lab lab-check data bench lint format clean-cache
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,6 +29,9 @@ test: $(STAMP)  ## run the test suite, including smoke runs of every notebook
 
 figures: $(STAMP)  ## run every notebook in PROFILE (default: default) and write figures/
 	$(PY) -m invariance.apps.run_notebooks --profile $(PROFILE)
+
+weights: $(STAMP)  ## train the notebooks' CIFAR-10 networks into weights/ (resumable; DEVICE=cuda on a GPU)
+	$(PY) -m invariance.apps.weights --device $(DEVICE)
 
 lab: $(STAMP)  ## open the notebooks in JupyterLab with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/
