@@ -166,3 +166,24 @@ def test_placement_contrast_pairs_corner_and_inner_cells_by_image():
     acc = t.loc["accuracy"]  # image a correct everywhere, b wrong everywhere: no difference
     assert acc.difference == 0.0
     assert bias.placement_contrast({k: v for k, v in tables.items() if k[1][3] != "1"}).empty  # no inner
+
+
+def test_placement_sentence_compares_corners_and_inner_cells_within_each_size():
+    rows = [
+        {"model": "lite0", "metric": metric, "side": side, "row": r, "col": c, "images": 40,
+         "value": (0.5 if (r, c) != (1, 1) else 0.3) / (side // 60) if metric == "p_top1_change" else 0.4}
+        for metric in ("p_top1_change", "accuracy") for side in (60, 120) for r in range(3) for c in range(3)
+    ]  # fmt: skip
+    text = bias.f06_placement(rows)  # an older sidecar: the grid only, point estimates per size
+    assert "per object size: 60 px 0.50 vs 0.30 (accuracy 0.40 vs 0.40); 120 px 0.25 vs 0.15" in text
+    contrast = [
+        {"model": "lite0", "side": side, "metric": m, "corner": 0.5, "inner": 0.3, "difference": 0.2}
+        | {"low": low, "high": 0.3, "images": 40}
+        for side, low in ((60, 0.1), (120, -0.05))
+        for m in ("p_top1_change", "accuracy")
+    ]
+    paired = bias.f06_placement({"grid": rows, "contrast": contrast})
+    assert "60 px 0.50 vs 0.30, difference +0.20 [+0.10, +0.30]" in paired
+    assert "CI above 0, at 60 px of 2 interpretable sizes" in paired
+    low = [r | {"value": 0.1} if r["metric"] == "accuracy" and r["side"] == 60 else r for r in rows]
+    assert "60 px" not in bias.f06_placement({"grid": low, "contrast": contrast}).split("CI above 0, at")[1]

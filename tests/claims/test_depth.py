@@ -64,3 +64,15 @@ def test_differences_pair_the_images_and_name_the_verdict():
     assert d.loc["same", "difference"] == pytest.approx(0.0) and d.loc["same", "verdict"] == "inconclusive"
     assert d.loc["alone", "verdict"] == "needs two networks"
     assert (d.loc["up", "shallower"], d.loc["up", "deeper"]) == ("lite0", "lite2")
+
+
+def test_depth_verdict_says_which_way_overlapping_estimates_go():
+    jag = [
+        {"model": "lite0", "jaggedness": 0.22, "ci_low": 0.17, "ci_high": 0.27, "images": 64},
+        {"model": "lite2", "jaggedness": 0.16, "ci_low": 0.12, "ci_high": 0.21, "images": 64},
+    ]
+    assert depth.verdict_depth(jag) == (
+        "inconclusive (the CIs overlap; point estimates the other way: Lite2 below Lite0)"
+    )
+    jag[1] |= {"jaggedness": 0.25, "ci_high": 0.3}
+    assert "the paper's way: Lite2 above Lite0" in depth.verdict_depth(jag)

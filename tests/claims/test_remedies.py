@@ -165,3 +165,41 @@ def test_display_names_follow_zhang_and_keep_the_table_keys_apart():
     assert remedies.display_name("uniform+blurpool") == "uniform + BlurPool"
     assert remedies.display_name("blurpool - photographer") == "BlurPool - photographer"
     assert remedies.display_name("photographer") == "photographer"
+
+
+def test_size_and_stride_sentences_follow_the_intervals():
+    size = [
+        {"variant": v, "size": s, "accuracy": 0.5, "p_top1_change": p, "p_top1_change_low": p - 0.02,
+         "p_top1_change_high": p + 0.02}
+        for v, ps in (("photographer", (0.18, 0.14, 0.08)), ("blurpool", (0.11, 0.07, 0.07)))
+        for s, p in zip((20, 32, 48), ps, strict=True)
+    ]  # fmt: skip
+    assert "below its value at the training size (CIs apart) for photographer (1 of 2 variants)" in (
+        remedies.f09_size(size)
+    )
+    for r in size:
+        r["p_top1_change_low"], r["p_top1_change_high"] = r["p_top1_change"] - 0.1, r["p_top1_change"] + 0.1
+    assert (
+        "the CIs overlap for every variant (point estimates lower at 48 px for 1 of 2)"
+        in remedies.f09_size(size)
+    )
+    offsets = [
+        {"variant": "photographer", "offset": o, "p_top1_change": 0.2 if o % 8 == 0 else 0.1,
+         "p_top1_change_low": 0.05, "p_top1_change_high": 0.25}
+        for o in range(32)
+    ]  # fmt: skip
+    text = remedies.f09_controlled(offsets)
+    assert "(8, 16, 24; every variant that subsamples has it), the photographer network changes 0.20" in text
+    assert "each offset's CI is about +/-0.10, and this difference is not tested." in text
+
+
+def test_remedies_text_names_variants_as_the_figures_do():
+    comparisons = [
+        {"comparison": "uniform+blurpool - blurpool", "zone": "centre", "difference": 0.012, "low": -0.01,
+         "high": 0.03, "finding": False},
+        {"comparison": "blurpool - photographer", "zone": "edge", "difference": -0.05, "low": -0.07,
+         "high": -0.03, "finding": True},
+    ]  # fmt: skip
+    text = remedies._held(pd.DataFrame(comparisons).set_index(["comparison", "zone"]))
+    assert "uniform + BlurPool - BlurPool (centre) +0.012" in text
+    assert "BlurPool - photographer (edge) -0.050" in text and "blurpool" not in text

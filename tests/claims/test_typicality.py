@@ -44,3 +44,29 @@ def test_by_typicality_bins_and_correlation():
     )
     rho, low, high = typicality.rank_correlation(pairs12, typ12, n_boot=200)
     assert rho < -0.5 and low <= rho <= high  # the bootstrap CI brackets the estimate
+
+
+def test_typicality_sentence_sets_significant_signs_against_the_paper():
+    def rows(model: str, low: float, high: float) -> list[dict]:
+        return [
+            {"model": model, "bin": b, "p_top1_change": 0.2, "spearman": (low + high) / 2,
+             "spearman_low": low, "spearman_high": high}
+            for b in (0, 1)
+        ]  # fmt: skip
+
+    text = typicality.f08_typicality(rows("lite0", -0.2, 0.2) + rows("lite2", 0.04, 0.39))
+    assert "significantly positive, the other way, for Lite2; the CIs of the others include 0." in text
+    assert "no CI excludes 0." in typicality.f08_typicality(rows("lite0", -0.2, 0.2))
+    assert "significantly negative, as predicted, for Lite0." in typicality.f08_typicality(
+        rows("lite0", -0.3, -0.1)
+    )
+
+
+def test_typicality_sentence_gives_the_ci_when_the_sidecar_has_one():
+    rows = [
+        {"model": "lite0", "bin": b, "p_top1_change": p, "spearman": 0.18} for b, p in ((0, 0.2), (1, 0.3))
+    ]
+    old = typicality.f08_typicality(rows)  # a sidecar from before the CI: the estimate alone
+    assert "Lite0 Spearman +0.18, least vs most typical quartile 0.20 vs 0.30" in old
+    with_ci = [{**r, "spearman_low": -0.01, "spearman_high": 0.37} for r in rows]
+    assert "Lite0 Spearman +0.18 [-0.01, +0.37]," in typicality.f08_typicality(with_ci)

@@ -2,9 +2,8 @@
 
 import json
 
-import pandas as pd
 import pytest
-from invariance.claims import aliasing, bias, depth, frame_pairs, framing, remedies, typicality
+from invariance.claims import aliasing, depth, framing
 from invariance.core import paths
 from invariance.presentation.text import sidecar_values
 from invariance.report import findings, readme
@@ -161,113 +160,6 @@ def test_the_new_verdicts_follow_their_numbers():
     )
     assert depth.verdict(depth_reader({"a": "reversed"})).startswith("**not reproduced**")
     assert depth.verdict(depth_reader({"a": "needs two networks"})).startswith("**not testable offline**")
-
-
-def test_typicality_sentence_gives_the_ci_when_the_sidecar_has_one():
-    rows = [
-        {"model": "lite0", "bin": b, "p_top1_change": p, "spearman": 0.18} for b, p in ((0, 0.2), (1, 0.3))
-    ]
-    old = typicality.f08_typicality(rows)  # a sidecar from before the CI: the estimate alone
-    assert "Lite0 Spearman +0.18, least vs most typical quartile 0.20 vs 0.30" in old
-    with_ci = [{**r, "spearman_low": -0.01, "spearman_high": 0.37} for r in rows]
-    assert "Lite0 Spearman +0.18 [-0.01, +0.37]," in typicality.f08_typicality(with_ci)
-
-
-def test_remedies_text_names_variants_as_the_figures_do():
-    comparisons = [
-        {"comparison": "uniform+blurpool - blurpool", "zone": "centre", "difference": 0.012, "low": -0.01,
-         "high": 0.03, "finding": False},
-        {"comparison": "blurpool - photographer", "zone": "edge", "difference": -0.05, "low": -0.07,
-         "high": -0.03, "finding": True},
-    ]  # fmt: skip
-    text = remedies._held(pd.DataFrame(comparisons).set_index(["comparison", "zone"]))
-    assert "uniform + BlurPool - BlurPool (centre) +0.012" in text
-    assert "BlurPool - photographer (edge) -0.050" in text and "blurpool" not in text
-
-
-def test_depth_verdict_says_which_way_overlapping_estimates_go():
-    jag = [
-        {"model": "lite0", "jaggedness": 0.22, "ci_low": 0.17, "ci_high": 0.27, "images": 64},
-        {"model": "lite2", "jaggedness": 0.16, "ci_low": 0.12, "ci_high": 0.21, "images": 64},
-    ]
-    assert depth.verdict_depth(jag) == (
-        "inconclusive (the CIs overlap; point estimates the other way: Lite2 below Lite0)"
-    )
-    jag[1] |= {"jaggedness": 0.25, "ci_high": 0.3}
-    assert "the paper's way: Lite2 above Lite0" in depth.verdict_depth(jag)
-
-
-def test_protocol_sentence_names_the_protocols_that_change_almost_every_pixel():
-    rows = [{"protocol": "crop", "pixels_changed": 1.0}, {"protocol": "black", "pixels_changed": 0.27}]
-    text = frame_pairs.f02_protocols(rows)
-    assert "crop 100%, black 27%. Crop changes almost every pixel a little" in text
-    rows[0]["pixels_changed"] = 0.3
-    assert text != frame_pairs.f02_protocols(
-        rows
-    ) and "The large differences sit at" in frame_pairs.f02_protocols(rows)
-
-
-def test_placement_sentence_compares_corners_and_inner_cells_within_each_size():
-    rows = [
-        {"model": "lite0", "metric": metric, "side": side, "row": r, "col": c, "images": 40,
-         "value": (0.5 if (r, c) != (1, 1) else 0.3) / (side // 60) if metric == "p_top1_change" else 0.4}
-        for metric in ("p_top1_change", "accuracy") for side in (60, 120) for r in range(3) for c in range(3)
-    ]  # fmt: skip
-    text = bias.f06_placement(rows)  # an older sidecar: the grid only, point estimates per size
-    assert "per object size: 60 px 0.50 vs 0.30 (accuracy 0.40 vs 0.40); 120 px 0.25 vs 0.15" in text
-    contrast = [
-        {"model": "lite0", "side": side, "metric": m, "corner": 0.5, "inner": 0.3, "difference": 0.2}
-        | {"low": low, "high": 0.3, "images": 40}
-        for side, low in ((60, 0.1), (120, -0.05))
-        for m in ("p_top1_change", "accuracy")
-    ]
-    paired = bias.f06_placement({"grid": rows, "contrast": contrast})
-    assert "60 px 0.50 vs 0.30, difference +0.20 [+0.10, +0.30]" in paired
-    assert "CI above 0, at 60 px of 2 interpretable sizes" in paired
-    low = [r | {"value": 0.1} if r["metric"] == "accuracy" and r["side"] == 60 else r for r in rows]
-    assert "60 px" not in bias.f06_placement({"grid": low, "contrast": contrast}).split("CI above 0, at")[1]
-
-
-def test_typicality_sentence_sets_significant_signs_against_the_paper():
-    def rows(model: str, low: float, high: float) -> list[dict]:
-        return [
-            {"model": model, "bin": b, "p_top1_change": 0.2, "spearman": (low + high) / 2,
-             "spearman_low": low, "spearman_high": high}
-            for b in (0, 1)
-        ]  # fmt: skip
-
-    text = typicality.f08_typicality(rows("lite0", -0.2, 0.2) + rows("lite2", 0.04, 0.39))
-    assert "significantly positive, the other way, for Lite2; the CIs of the others include 0." in text
-    assert "no CI excludes 0." in typicality.f08_typicality(rows("lite0", -0.2, 0.2))
-    assert "significantly negative, as predicted, for Lite0." in typicality.f08_typicality(
-        rows("lite0", -0.3, -0.1)
-    )
-
-
-def test_size_and_stride_sentences_follow_the_intervals():
-    size = [
-        {"variant": v, "size": s, "accuracy": 0.5, "p_top1_change": p, "p_top1_change_low": p - 0.02,
-         "p_top1_change_high": p + 0.02}
-        for v, ps in (("photographer", (0.18, 0.14, 0.08)), ("blurpool", (0.11, 0.07, 0.07)))
-        for s, p in zip((20, 32, 48), ps, strict=True)
-    ]  # fmt: skip
-    assert "below its value at the training size (CIs apart) for photographer (1 of 2 variants)" in (
-        remedies.f09_size(size)
-    )
-    for r in size:
-        r["p_top1_change_low"], r["p_top1_change_high"] = r["p_top1_change"] - 0.1, r["p_top1_change"] + 0.1
-    assert (
-        "the CIs overlap for every variant (point estimates lower at 48 px for 1 of 2)"
-        in remedies.f09_size(size)
-    )
-    offsets = [
-        {"variant": "photographer", "offset": o, "p_top1_change": 0.2 if o % 8 == 0 else 0.1,
-         "p_top1_change_low": 0.05, "p_top1_change_high": 0.25}
-        for o in range(32)
-    ]  # fmt: skip
-    text = remedies.f09_controlled(offsets)
-    assert "(8, 16, 24; every variant that subsamples has it), the photographer network changes 0.20" in text
-    assert "each offset's CI is about +/-0.10, and this difference is not tested." in text
 
 
 @pytest.mark.parametrize("notebook", sorted(findings.CLAIMS))
