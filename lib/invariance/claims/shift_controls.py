@@ -37,6 +37,7 @@ from invariance.presentation.text import (
     REPRODUCED,
     Values,
     tidy_frame,
+    value_range,
     verdict_text,
 )
 from invariance.runner import cache, evaluate, protocols
@@ -370,9 +371,9 @@ def f11_controls(v: Values) -> str:
     for condition, g in overall.groupby("condition", sort=False):
         shift = g[g.control == "shift"]
         ctrl = "; ".join(
-            f"{NAMES[c]} {metrics_range(g[g.control == c].p_top1_change)}" for c in CONTROLS if c != "shift"
+            f"{NAMES[c]} {value_range(g[g.control == c].p_top1_change, 3)}" for c in CONTROLS if c != "shift"
         )
-        parts.append(f"{condition}: shift {metrics_range(shift.p_top1_change)} vs {ctrl}")
+        parts.append(f"{condition}: shift {value_range(shift.p_top1_change, 3)} vs {ctrl}")
     diffs = d[d.split == "all"]
     above = int((diffs.low > 0).sum())
     below = int((diffs.high < 0).sum())
@@ -382,12 +383,6 @@ def f11_controls(v: Values) -> str:
         f"images): CI above 0 in {above}, below 0 in {below} of {len(diffs)} network x protocol x control "
         "cases."
     )
-
-
-def metrics_range(x: pd.Series) -> str:
-    """'0.04-0.06' (or one value) for a few values."""
-    lo, hi = float(x.min()), float(x.max())
-    return f"{lo:.3f}" if f"{lo:.3f}" == f"{hi:.3f}" else f"{lo:.3f}-{hi:.3f}"
 
 
 # the claim notebook 11 tests (ours, beyond the paper)
