@@ -93,7 +93,7 @@ def full(train: cifar.Split, test: cifar.Split, epochs: float, **kw: str) -> Non
 
 
 if __name__ == "__main__":
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("THREADS", "2")))  # 1 for two probes side by side
     train, test = cifar.load("train"), cifar.load("test")
     if sys.argv[1] == "throughput":
         throughput(train, int(sys.argv[2]) if len(sys.argv) > 2 else 20)

@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 
+import pandas as pd
 import pytest
 from invariance.apps import cli
 from invariance.core import paths
@@ -37,7 +38,7 @@ def test_help_documents_every_option(capsys):
     text = capsys.readouterr().out
     options = ["--model", "--weights", "--untrained", "--images", "--protocol", "--n", "--n-images"]
     options += ["--steps", "--seed", "--device", "--batch-size", "--chunk-images", "--out", "--figure"]
-    options += ["--overwrite", "--debug"]
+    options += ["--overwrite", "--debug", "--remedy", "--remedy-radius"]
     for option in options:  # whole options: "--n" must not pass on the strength of "--n-images"
         assert re.search(rf"{re.escape(option)}(?![\w-])", text), option
     with pytest.raises(SystemExit):
@@ -324,3 +325,27 @@ def test_crop_steps_beyond_its_margin_are_refused_in_command_line_terms(capsys):
     assert cli.main(["measure", "--model", "lite0", "--steps", "11", "--protocol", "crop"]) == 2
     assert "--protocol crop takes at most --steps 10" in capsys.readouterr().err
     cli.check_protocol_steps(["black"], 11)  # other protocols are bounded by the canvas only
+
+
+def test_a_remedy_applies_to_the_measured_network_and_is_part_of_the_runs_settings(tmp_path, capsys):
+    """--remedy select: the summary is the wrapped network's (the library's numbers for it), its label says
+    so, and the same --out with another remedy is another run."""
+    out = tmp_path / "out"
+    argv = ["measure", "--model", "lite0", "--images", "sample", "--n", "2", "--steps", "1", "--protocol", "crop"]
+    assert cli.main([*argv, "--remedy", "select", "--remedy-radius", "8", "--out", str(out)]) == 0
+    record = json.loads((out / "summary.json").read_text())
+    assert record["config"]["model"] == "lite0+select-r8"
+    from invariance.runner import evaluate, inference
+    from invariance.sources import datasets
+
+    net = inference.with_remedy(models.load("lite0"), "select", radius=8)
+    table = evaluate.run(net, protocols.table1_protocols(steps=1)["crop"], datasets.load_sample(2, 0))
+    got = pd.read_csv(out / "pairs-crop.csv")
+    assert got.top1_a.tolist() == table.top1_a.tolist() and got.top1_b.tolist() == table.top1_b.tolist()
+    capsys.readouterr()
+    assert cli.main([*argv, "--remedy", "average", "--remedy-radius", "8", "--out", str(out)]) == 2
+    assert "holds the results of another run" in capsys.readouterr().err
+    assert cli.main([*argv, "--remedy-radius", "8", "--out", str(tmp_path / "o2")]) == 2
+    assert "--remedy-radius needs --remedy" in capsys.readouterr().err
+    assert cli.main([*argv, "--remedy", "select", "--remedy-radius", "200", "--out", str(tmp_path / "o3")]) == 2
+    assert "radius 200 leaves" in capsys.readouterr().err

@@ -121,6 +121,7 @@ def test_display_names_are_the_papers_names():
     assert models.display_name("resnet50 (untrained)") == "ResNet50 (untrained)"
     assert models.display_name("inception_resnet_v2") == "InceptionResNetV2"
     assert models.display_name("my-own-net") == "my-own-net"  # outside the registry: unchanged
+    assert models.display_name("lite0+select-r16") == "EfficientNet-Lite0+select-r16"  # run through a remedy
     net = models.load("resnet50", pretrained=False)
     assert models.display_name(net.label) == "ResNet50 (untrained)"
 

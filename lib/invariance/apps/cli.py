@@ -2,11 +2,15 @@
 
     invariance measure --model lite0 --images sample --n 20 --protocol black
     python -m invariance measure --model convnext_tiny.fb_in1k --weights model.safetensors --images photos/
+    invariance measure --model lite0 --protocol crop --remedy select   # canonical crop selection at inference
 
 Writes <out>/pairs-<protocol>.csv (one row per pair of consecutive frames), <out>/summary.csv and
 <out>/summary.json (P(top-1 change), MAC, change of the correct class, accuracy, Zhang's consistency over
 the frames of each path; 95% bootstrap CIs over images; settings and provenance), prints the summary, and
-with --figure saves <out>/summary.png.
+with --figure saves <out>/summary.png. --remedy runs the network through an inference-time remedy
+(runner/inference.py: `average` = softmax averaged over 9 shifted windows, `select` = canonical crop
+selection after Shifman & Weiss 2024, `centre` = the plain network on the remedies' smaller window), each on
+windows of side N - 2 x --remedy-radius.
 
 One run at a time writes to an --out folder: <out>/.invariance-run.json records the settings of the run
 that last started there (so an interrupted run is recognised and resumed by the same command) and is locked
@@ -34,7 +38,7 @@ import pandas as pd
 from invariance.apps import profiles
 from invariance.core import config, files, paths
 from invariance.kernels import metrics
-from invariance.runner import distributed, evaluate, protocols
+from invariance.runner import distributed, evaluate, inference, protocols
 from invariance.sources import datasets, models
 from invariance.sources.images import SourceImage, load_images
 
@@ -266,6 +270,19 @@ def parser() -> argparse.ArgumentParser:
         help="images (seeded subset; 0: all); under torchrun write --n-images",
     )
     m.add_argument("--steps", type=int, default=8, help="one-pixel steps per image (frames - 1)")
+    m.add_argument(
+        "--remedy",
+        choices=inference.REMEDIES,
+        default=None,
+        help="run the network through an inference-time remedy: average (9 shifted windows), select "
+        "(canonical crop selection), or centre (the plain network on the same smaller window)",
+    )
+    m.add_argument(
+        "--remedy-radius",
+        type=int,
+        default=None,
+        help="the remedy's windows have side N - 2 x radius and move up to 2 x radius px (default 16)",
+    )
     m.add_argument("--seed", type=_count, default=0, help="seed of the image subset and the random positions")
     m.add_argument("--device", default="cpu", help="cpu, cuda, or auto")
     m.add_argument(
@@ -308,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-RUN_SETTINGS = ("model", "weights", "untrained", "images", "n", "seed", "steps")
+RUN_SETTINGS = ("model", "weights", "untrained", "images", "n", "seed", "steps", "remedy", "remedy_radius")
 RUN_RECORD = ".invariance-run.json"  # in --out: the settings of the run that last started there; its lock
 
 
@@ -442,6 +459,11 @@ def measure_command(args: argparse.Namespace) -> int:
     check_protocol_steps(args.protocol, args.steps)
     device = distributed.local_device(profiles.resolve_device(args.device))
     model = models.load(args.model, pretrained=not args.untrained, weights_path=args.weights, device=device)
+    if args.remedy_radius is not None and args.remedy is None:
+        raise ValueError("--remedy-radius needs --remedy (average, select or centre)")
+    if args.remedy is not None:
+        inference.window_side(model.data_config.input_size, args.remedy_radius or 16)  # fits the input
+        model = inference.with_remedy(model, args.remedy, radius=args.remedy_radius or 16)
     images = load_image_set(args.images, args.n if args.n > 0 else None, args.seed, out=args.out)
     writer = distributed.writes_results()
     with claim_out(args.out, args) if writer else contextlib.nullcontext([]) as stale:

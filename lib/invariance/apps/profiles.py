@@ -184,11 +184,12 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
     },
     # Beyond the paper on real networks: n_images real val photos (framing.load_photos), one one-pixel pair
     # per photo and protocol, each with its controls (shift_controls); margin_bins quantile bins of the first
-    # frame's top-1/top-2 margin.
+    # frame's top-1/top-2 margin. Part 2 (inference_remedies): remedy_models (None: all) run plain and through
+    # each inference-time remedy on windows of side N - 2 remedy_radius.
     "11_real_networks": {
-        "smoke": {"n_images": 4, "margin_bins": 2},
-        "default": {"n_images": 500, "margin_bins": 4},
-        "paper": {"n_images": 2000, "margin_bins": 4},
+        "smoke": {"n_images": 4, "margin_bins": 2, "remedy_models": ("lite0",), "remedy_radius": 16},
+        "default": {"n_images": 500, "margin_bins": 4, "remedy_models": ("lite0",), "remedy_radius": 16},
+        "paper": {"n_images": 2000, "margin_bins": 4, "remedy_models": None, "remedy_radius": 16},
     },
     # models / n_images: the ImageNet part (resnet50 vs the antialiased resnetblur50), paper profile only
     # (no offline weights for either); smoke runs it on Lite0 and 2 images to keep the code path tested.
@@ -262,7 +263,7 @@ _DRY_RUN: dict[str, dict[str, Any]] = {
         **_DRY_FRAMING,
         "framing_bins": 2,
     },
-    "11_real_networks": {"n_images": 2, "margin_bins": 2},
+    "11_real_networks": {"n_images": 2, "margin_bins": 2, "remedy_models": None, "remedy_radius": 16},
     "09_remedies": {
         "n_images": 2,
         "steps": 1,

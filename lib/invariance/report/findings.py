@@ -19,6 +19,7 @@ from invariance.claims import (
     depth,
     frame_pairs,
     framing,
+    inference_remedies,
     jagged,
     protocol_table,
     remedies,
@@ -51,6 +52,7 @@ FIGURES: dict[str, Callable[[Values], str]] = {
     "09_typicality_controlled": remedies.f09_controlled,
     "09_typicality_size": remedies.f09_size,
     "11_shift_controls": shift_controls.f11_controls,
+    "11_inference_remedies": inference_remedies.f11_remedies,
 }
 
 
@@ -65,7 +67,8 @@ def _claim(module: ModuleType, heading: str = "The paper's claim") -> Claim:
     return Claim(module.CLAIM, module.verdict, heading)
 
 
-# notebook -> the paper's claim it tests and the function that judges it
+# notebook -> the paper's claim it tests and the function that judges it; a notebook testing a second claim
+# has a second key "<notebook>.2"
 CLAIMS: dict[str, Claim] = {
     "01": _claim(jagged),
     "03": _claim(depth),
@@ -75,7 +78,13 @@ CLAIMS: dict[str, Claim] = {
     "08": _claim(framing),
     "09": _claim(remedies),
     "11": _claim(shift_controls, "The claim tested (beyond the paper)"),
+    "11.2": _claim(inference_remedies, "The claim tested (beyond the paper, after Shifman & Weiss 2024)"),
 }
+
+
+def claims_of(prefix: str) -> list[Claim]:
+    """The claims notebook `prefix` ("11") tests, in order: CLAIMS[prefix], CLAIMS[prefix + ".2"], ..."""
+    return [c for key, c in CLAIMS.items() if key.split(".")[0] == prefix]
 
 
 # what a figure's sentence raises when a small profile's run lacks a condition it describes
@@ -98,8 +107,7 @@ def notebook_findings(notebook: str, profile: str) -> str:
                 lines.append(f"- **{name}**: {sentence(read(name))}")
             except _MISSING as e:  # a small profile lacks a condition
                 lines.append(f"- **{name}**: (no summary in this profile: its run lacks {e})")
-    claim = CLAIMS.get(prefix)
-    if claim:
+    for claim in claims_of(prefix):
         try:
             verdict = claim.verdict(read)
         except _MISSING as e:

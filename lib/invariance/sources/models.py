@@ -80,7 +80,7 @@ def display_name(label: str) -> str:
     """The name a reader of the paper knows, for a network's label (LoadedModel.label or a table's model
     column): "lite0" -> "EfficientNet-Lite0", "resnet50 (untrained)" -> "ResNet50 (untrained)"; labels of
     networks outside the registry come back unchanged."""
-    base = label.removesuffix(UNTRAINED)
+    base = label.removesuffix(UNTRAINED).split("+")[0]  # "lite0+select-r16": a network run through a remedy
     if base not in REGISTRY:
         return label
     full = REGISTRY[base].note.split(",")[0].replace(" (offline)", "")

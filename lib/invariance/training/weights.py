@@ -151,9 +151,12 @@ def save(
         "bytes": len(data),
         "sha256": paths.file_sha256(path),
     }
-    manifest = read_manifest(folder)
-    manifest["networks"][name] = record
-    write_manifest(manifest, folder)
+    # two `make weights` processes (each with its own work folder) may finish at once: the read-modify-write
+    # of the shared manifest holds a lock, so neither loses the other's entry
+    with files.exclusive_lock(folder / ".manifest.lock"):
+        manifest = read_manifest(folder)
+        manifest["networks"][name] = record
+        write_manifest(manifest, folder)
     return record
 
 
