@@ -147,12 +147,16 @@ def plot_tradeoff(table: pd.DataFrame) -> plt.Figure:
                     textcoords="offset points", fontsize=6.5, color=f"C{i}",
                 )
         ax.axhline(THRESHOLD, color="0.4", ls="--", lw=0.8)
-        ax.text(ax.get_xlim()[0], THRESHOLD, " 5%: Shifman & Weiss's bound", va="bottom", fontsize=7, color="0.3")
+        ax.text(
+            ax.get_xlim()[1], THRESHOLD, "5%: Shifman & Weiss's bound ", ha="right", va="bottom", fontsize=7,
+            color="0.3",
+        )
         ax.set(xlabel="accuracy (first frame)", ylabel="P(top-1 change)", title=condition)
         ax.set_ylim(bottom=0)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.04 + 0.035 * ((len(labels) + 1) // 2), 1, 1))
+    rows = (len(labels) + 1) // 2
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.04), ncol=2, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 + 0.035 * rows, 1, 1))  # room for the legend and, under it, the stamp
     return fig
 
 
