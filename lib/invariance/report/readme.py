@@ -13,7 +13,7 @@ from pathlib import Path
 from invariance.claims import protocol_table, remedies
 from invariance.core import files, paths
 from invariance.presentation.text import sidecar_values
-from invariance.report import benchreport, reruns
+from invariance.report import benchreport, reruns, weights_table
 from invariance.report.findings import FIGURES
 
 
@@ -41,6 +41,7 @@ SECTIONS: dict[str, Callable[[Path | None], str]] = {
     "bitwise": benchreport.bitwise_section,
     "make-figures": benchreport.make_figures_section,
     "reruns": reruns.readme_section,
+    "weights": weights_table.readme_section,
 }
 
 
