@@ -331,7 +331,19 @@ def test_a_remedy_applies_to_the_measured_network_and_is_part_of_the_runs_settin
     """--remedy select: the summary is the wrapped network's (the library's numbers for it), its label says
     so, and the same --out with another remedy is another run."""
     out = tmp_path / "out"
-    argv = ["measure", "--model", "lite0", "--images", "sample", "--n", "2", "--steps", "1", "--protocol", "crop"]
+    argv = [
+        "measure",
+        "--model",
+        "lite0",
+        "--images",
+        "sample",
+        "--n",
+        "2",
+        "--steps",
+        "1",
+        "--protocol",
+        "crop",
+    ]
     assert cli.main([*argv, "--remedy", "select", "--remedy-radius", "8", "--out", str(out)]) == 0
     record = json.loads((out / "summary.json").read_text())
     assert record["config"]["model"] == "lite0+select-r8"
@@ -347,5 +359,7 @@ def test_a_remedy_applies_to_the_measured_network_and_is_part_of_the_runs_settin
     assert "holds the results of another run" in capsys.readouterr().err
     assert cli.main([*argv, "--remedy-radius", "8", "--out", str(tmp_path / "o2")]) == 2
     assert "--remedy-radius needs --remedy" in capsys.readouterr().err
-    assert cli.main([*argv, "--remedy", "select", "--remedy-radius", "200", "--out", str(tmp_path / "o3")]) == 2
+    assert (
+        cli.main([*argv, "--remedy", "select", "--remedy-radius", "200", "--out", str(tmp_path / "o3")]) == 2
+    )
     assert "radius 200 leaves" in capsys.readouterr().err

@@ -165,7 +165,7 @@ def test_the_new_verdicts_follow_their_numbers():
 @pytest.mark.parametrize("notebook", sorted({key.split(".")[0] for key in findings.CLAIMS}))
 def test_every_verdict_carries_exactly_one_verdict_word(notebook):
     """The committed sidecars' verdicts: one per claim the notebook tests, each starting with one word of the
-    vocabulary, in bold, and naming no other in bold (the vocabulary is defined once, in presentation.text)."""
+    vocabulary, in bold, and naming no other in bold (the vocabulary is defined once, presentation.text)."""
     from invariance.presentation.text import VERDICTS
 
     text = findings.notebook_findings(notebook, "default")
@@ -175,3 +175,17 @@ def test_every_verdict_carries_exactly_one_verdict_word(notebook):
         body = line.removeprefix("**Verdict**: ")
         bold = [w for w in VERDICTS if f"**{w}**" in body]
         assert len(bold) == 1 and body.startswith(f"**{bold[0]}**: "), body[:120]
+
+
+def test_claims_at_a_glance_has_one_row_per_claim_with_a_verdict_word_and_an_existing_figure():
+    from invariance.core import paths
+    from invariance.presentation.text import VERDICTS
+
+    rows = [r for r in findings.glance().splitlines() if r.startswith("| [")]
+    assert len(rows) == len(findings.CLAIMS)
+    for row, claim in zip(rows, findings.CLAIMS.values(), strict=True):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1] == claim.short and cells[2] == claim.paper
+        assert cells[3].strip("*") in VERDICTS
+        assert (paths.project_root() / "figures" / f"{claim.figure}.png").exists()
+    assert findings.verdict_word("**not reproduced**: because") == "not reproduced"

@@ -45,5 +45,7 @@ def test_rows_follow_the_catalogue_and_say_why_a_file_is_float32(tmp_path, monke
     lines = [x for x in text.splitlines() if x.startswith("| `")]
     assert lines[0].startswith("| `c10-stride-seed0` | 0.840 (0.850 with flip TTA) | 2,340 steps in 10.0 min")
     assert "float32 (float16 would change 8 test top-1s), 1.50 MB" in lines[0]
-    assert "typical 0.810, atypical-interior 0.800, border 0.500" in lines[1] and "float16 (no test" in lines[1]
+    assert (
+        "typical 0.810, atypical-interior 0.800, border 0.500" in lines[1] and "float16 (no test" in lines[1]
+    )
     assert "2 of the catalogue's 44 networks trained so far (3.0 MB)" in text

@@ -74,7 +74,7 @@ def test_circular_selection_picks_the_same_content_under_any_integer_circular_sh
 
 
 def test_window_selection_follows_a_one_pixel_view_shift_when_the_best_candidate_is_in_both_views():
-    """A hand-made scene with one bright dot: two views one pixel apart choose the same window of the scene."""
+    """A hand-made scene with one bright dot: two views one pixel apart choose the same scene window."""
     scene = torch.zeros(1, 3, 40, 40)
     scene[..., 20, 21] = 1.0  # one bright pixel, well inside both views' candidates
     a_view, b_view = scene[..., 0:32, 0:32], scene[..., 1:33, 1:33]

@@ -186,7 +186,8 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
     # per photo and protocol, each with its controls (shift_controls); margin_bins quantile bins of the first
     # frame's top-1/top-2 margin. Part 2 (inference_remedies): remedy_models (None: all) run plain and through
     # each inference-time remedy on windows of side N - 2 remedy_radius. Default: 400 photos,
-    # all of it in ~7.5 min cold on this CPU (measured: per photo, controls 0.19-0.34 s per network, remedies 0.39 s).
+    # all of it in ~7.5 min cold on this CPU (measured per photo: controls 0.19-0.34 s per network,
+    # remedies 0.39 s).
     "11_real_networks": {
         "smoke": {"n_images": 4, "margin_bins": 2, "remedy_models": ("lite0",), "remedy_radius": 16},
         "default": {"n_images": 400, "margin_bins": 4, "remedy_models": ("lite0",), "remedy_radius": 16},

@@ -623,3 +623,20 @@ def verdict(read) -> str:
     if no:
         text += f"; not even those for {', '.join(no)} (see the note under (b))"
     return verdict_text(REPRODUCED, text)
+
+
+# claims at a glance (README): the claim in a line, the paper's evidence, the figure, the key number
+SHORT = "Subsampling ignores the sampling theorem: exact invariance only at multiples of the stride."
+PAPER_EVIDENCE = "a 1-D toy and layer-wise pooled features: exact only at multiples of the total stride"
+FIGURE = "07_sampling_toy"
+
+
+def headline(read) -> str:
+    """The toy's worst change over shifts: linear on band-limited input against after a ReLU."""
+    toy = tidy_frame(read("07_sampling_toy")).set_index("variant")
+    col = next(c for c in toy.columns if c.startswith("max over"))
+    return (
+        f"toy, largest change over shifts: linear on band-limited input "
+        f"{toy.loc['linear, band-limited input', col]:.0e}, after a ReLU "
+        f"{toy.loc['ReLU, band-limited input', col]:.2f}"
+    )

@@ -639,3 +639,18 @@ def verdict(read) -> str:
         f"in area quintiles {above or 'none'} and negative in {below or 'none'} (1 = smallest). Whether "
         "invariance follows placement is the grid below, where small corner embeddings also lose accuracy",
     )
+
+
+# claims at a glance (README): the claim in a line, the paper's evidence, the figure, the key number
+SHORT = "Photographers centre their objects, so other positions are atypical for the network."
+PAPER_EVIDENCE = "hand-labelled eye positions of Tibetan terriers cluster at the image centre"
+FIGURE = "06_bias_beyond_size"
+
+
+def headline(read) -> str:
+    """The excess of central centres over what box sizes force, with its 95% CI."""
+    a = _overall(read("06_bias_beyond_size")).loc["val boxes, all classes"]
+    return (
+        f"central-ninth excess beyond box size: {100 * a.excess:+.1f} points [{100 * a.excess_low:+.1f}, "
+        f"{100 * a.excess_high:+.1f}] ({pct(a.observed, 1)} observed vs {pct(a.expected, 1)} expected)"
+    )

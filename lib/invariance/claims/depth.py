@@ -304,3 +304,18 @@ def verdict(read) -> str:
         f"with EfficientNet-Lite0/1/2 (deepest minus shallowest network, paired 95% CIs; {summary}); on "
         f"the maps, {maps}; {NOT_TESTABLE_HERE}",
     )
+
+
+# claims at a glance (README): the claim in a line, the paper's evidence, the figure, the key number
+SHORT = CLAIM
+PAPER_EVIDENCE = "jaggedness maps: VGG16, ResNet50, InceptionResNetV2 increasingly jagged"
+FIGURE = "03_depth_controls"
+
+
+def headline(read) -> str:
+    """Deepest minus shallowest P(top-1 change) per one-pixel step, paired, 95% CI (the first control)."""
+    d = tidy_frame(read("03_depth_controls")["differences"]).iloc[0]
+    return (
+        f"{model_name(d.deeper)} minus {model_name(d.shallower)}, P(top-1 change) ({d.comparison}): "
+        f"{d.difference:+.3f} [{d.low:+.3f}, {d.high:+.3f}]"
+    )

@@ -354,3 +354,19 @@ def verdict(read) -> str:
         f"on real framing, {head}; {placement}. The cases share one set of photos, so they are not "
         "independent confirmations; the feature-similarity measure (weaker) is reported beside it",
     )
+
+
+# claims at a glance (README): the claim in a line, the paper's evidence, the figure, the key number
+SHORT = CLAIM
+PAPER_EVIDENCE = "P(top-1 change) against how typical an image is"
+FIGURE = "08_real_framing"
+
+
+def headline(read) -> str:
+    """How many network x protocol cases have a partial rank correlation (placement given size) below 0."""
+    c = tidy_frame(read("08_real_framing")["correlations"])
+    part = c[c.stratifier == PARTIAL]
+    return (
+        f"placement typicality given size, partial rank correlation with P(top-1 change): CI below 0 in "
+        f"{int((part.high < 0).sum())} of {len(part)} cases"
+    )

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from invariance.kernels import metrics
@@ -82,7 +81,10 @@ def cost(remedy: str, n: int, radius: int) -> tuple[int, float]:
 
 
 def summary(
-    runs: Mapping[tuple[str, str, str], pd.DataFrame], sizes: Mapping[str, int], radius: int, n_boot: int = 1000
+    runs: Mapping[tuple[str, str, str], pd.DataFrame],
+    sizes: Mapping[str, int],
+    radius: int,
+    n_boot: int = 1000,
 ) -> pd.DataFrame:
     """Per network x condition x remedy: P(top-1 change), MAC and accuracy with 95% bootstrap CIs over photos,
     the same three as the remedy minus the plain network (paired over photos, CIs), and the compute.
@@ -93,14 +95,19 @@ def summary(
         forwards, relative = cost(remedy, sizes[model], radius)
         row = {"model": model, "condition": condition, "remedy": remedy, "images": len(t)}
         row |= {"forwards": forwards, "compute": relative, "radius": radius}
-        # both frames gave bit-identical probabilities: the same input reached the network, i.e. crop selection
-        # chose the same window of the scene in both views (never the case for a remedy that does not select)
+        # both frames gave bit-identical probabilities: the same input reached the network, i.e. crop
+        # selection chose the same window of the scene in both views (never so for a remedy that does not
+        # select)
         row["identical"] = float((t.p_top_a == t.p_top_b).mean())
         for name, f in _MEASURES.items():
             mean, lo, hi = metrics.bootstrap_ci(f(t), t.image_id, n_boot=n_boot)
             row |= {name: mean, f"{name}_low": lo, f"{name}_high": hi}
             mean, lo, hi = metrics.bootstrap_ci(f(t) - f(plain), t.image_id, n_boot=n_boot)
-            row |= {f"{name}_minus_plain": mean, f"{name}_minus_plain_low": lo, f"{name}_minus_plain_high": hi}
+            row |= {
+                f"{name}_minus_plain": mean,
+                f"{name}_minus_plain_low": lo,
+                f"{name}_minus_plain_high": hi,
+            }
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -143,19 +150,30 @@ def plot_tradeoff(table: pd.DataFrame) -> plt.Figure:
                     label=f"{display_name(model)}: {NAMES[remedy]}",
                 )
                 ax.annotate(
-                    f"x{r.compute:.1f}", (r.accuracy, r.p_top1_change), xytext=(4, 3),
-                    textcoords="offset points", fontsize=6.5, color=f"C{i}",
+                    f"x{r.compute:.1f}",
+                    (r.accuracy, r.p_top1_change),
+                    xytext=(4, 3),
+                    textcoords="offset points",
+                    fontsize=6.5,
+                    color=f"C{i}",
                 )
         ax.axhline(THRESHOLD, color="0.4", ls="--", lw=0.8)
         ax.text(
-            ax.get_xlim()[1], THRESHOLD, "5%: Shifman & Weiss's bound ", ha="right", va="bottom", fontsize=7,
+            ax.get_xlim()[1],
+            THRESHOLD,
+            "5%: Shifman & Weiss's bound ",
+            ha="right",
+            va="bottom",
+            fontsize=7,
             color="0.3",
         )
         ax.set(xlabel="accuracy (first frame)", ylabel="P(top-1 change)", title=condition)
         ax.set_ylim(bottom=0)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     rows = (len(labels) + 1) // 2
-    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.04), ncol=2, fontsize=7, frameon=False)
+    fig.legend(
+        handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.04), ncol=2, fontsize=7, frameon=False
+    )
     fig.tight_layout(rect=(0, 0.06 + 0.035 * rows, 1, 1))  # room for the legend and, under it, the stamp
     return fig
 
@@ -194,7 +212,8 @@ def f11_remedies(v: Values) -> str:
 CLAIM = (
     "Canonical crop selection at inference (Shifman & Weiss 2024) makes a pretrained network's top-1 more "
     "stable under a one-pixel shift of the view than the plain network's, leaving fewer than 5% of photos "
-    "whose top-1 changes (they report about 1 point of accuracy as its cost; ours is given beside the verdict)."
+    "whose top-1 changes (they report about 1 point of accuracy as its cost; ours is given beside the "
+    "verdict)."
 )
 
 
@@ -202,27 +221,42 @@ def verdict(read) -> str:
     """Our verdict on CLAIM, from the view-shift condition: reproduced when, for every network, crop
     selection minus the plain network (P(top-1 change), paired over photos) has its 95% CI below 0 and
     selection's own CI lies below 5%; not reproduced when, for any network, the difference's CI lies above 0
-    or selection's CI above 5%; else inconclusive. The accuracy cost (plain minus select, paired) is stated."""
+    or selection's CI above 5%; else inconclusive. The accuracy cost (plain minus select, paired) is
+    stated."""
     t = tidy_frame(read("11_inference_remedies")["summary"])
     t = t[t.condition == t.condition.iloc[0]]
     sel = t[t.remedy == "select"]
     better, below = sel.p_top1_change_minus_plain_high < 0, sel.p_top1_change_high < THRESHOLD
     worse, above = sel.p_top1_change_minus_plain_low > 0, sel.p_top1_change_low > THRESHOLD
-    word = (
-        REPRODUCED
-        if (better & below).all()
-        else NOT_REPRODUCED
-        if (worse | above).any()
-        else INCONCLUSIVE
-    )
+    word = REPRODUCED if (better & below).all() else NOT_REPRODUCED if (worse | above).any() else INCONCLUSIVE
     plain = t[t.remedy == "plain"].set_index("model")
     text = "; ".join(
-        f"{display_name(r.model)} {r.p_top1_change:.3f} [{r.p_top1_change_low:.3f}, {r.p_top1_change_high:.3f}] "
+        f"{display_name(r.model)} {r.p_top1_change:.3f} [{r.p_top1_change_low:.3f}, "
+        f"{r.p_top1_change_high:.3f}] "
         f"against the plain network's {plain.loc[r.model, 'p_top1_change']:.3f}, a difference of "
         f"{r.p_top1_change_minus_plain:+.3f} [{r.p_top1_change_minus_plain_low:+.3f}, "
-        f"{r.p_top1_change_minus_plain_high:+.3f}] (the same window chosen in both views for {r.identical:.0%} of "
-        f"photos); accuracy cost {-r.accuracy_minus_plain:+.3f} [{-r.accuracy_minus_plain_high:+.3f}, "
+        f"{r.p_top1_change_minus_plain_high:+.3f}] (the same window chosen in both views for "
+        f"{r.identical:.0%} of photos); accuracy cost {-r.accuracy_minus_plain:+.3f} "
+        f"[{-r.accuracy_minus_plain_high:+.3f}, "
         f"{-r.accuracy_minus_plain_low:+.3f}]"
         for r in sel.itertuples()
     )
     return verdict_text(word, f"{t.condition.iloc[0]}, P(top-1 change) under crop selection: {text}")
+
+
+# claims at a glance (README): the claim in a line, the paper's evidence, the figure, the key number
+SHORT = "Canonical crop selection at inference stabilises a pretrained network under a one-pixel shift."
+PAPER_EVIDENCE = "beyond the paper (Shifman & Weiss 2024: under 5% of images fooled, ~1 point of accuracy)"
+FIGURE = "11_inference_remedies"
+
+
+def headline(read) -> str:
+    """Crop selection minus the plain network, P(top-1 change) under a one-pixel view shift (1st network)."""
+    t = tidy_frame(read("11_inference_remedies")["summary"])
+    r = t[(t.condition == t.condition.iloc[0]) & (t.remedy == "select")].iloc[0]
+    return (
+        f"{display_name(r.model)}, crop selection minus plain, P(top-1 change): "
+        f"{r.p_top1_change_minus_plain:+.3f} [{r.p_top1_change_minus_plain_low:+.3f}, "
+        f"{r.p_top1_change_minus_plain_high:+.3f}] ({r.p_top1_change:.3f} vs "
+        f"{r.p_top1_change - r.p_top1_change_minus_plain:.3f})"
+    )

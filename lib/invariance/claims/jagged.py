@@ -641,3 +641,19 @@ def verdict(read) -> str:
         f"video steps from a confident frame that flip the top-1: {clip_flips}; drops of P(correct) of 0.5 "
         f"or more in one pixel, the paper's kind: {big50}",
     )
+
+
+# claims at a glance (README): the claim in a line, the paper's evidence, the figure, the key number
+SHORT = "A one-pixel shift or growth can flip a confident, correct prediction."
+PAPER_EVIDENCE = "Figure 1: photos and video frames whose top-1 flips in one pixel"
+FIGURE = "01_jagged_examples"
+
+
+def headline(read) -> str:
+    """Share of images whose top-1 goes from confidently correct to wrong in one pixel, with its 95% CI."""
+    v = read("01_jagged_examples")
+    parts = []
+    for what, name in (("translation", "shift"), ("scale", "growth")):
+        f = v[what].get("confident_flip_share", v[what]["flip_share"])
+        parts.append(f"{name} {pct(f['share'])} [{pct(f['ci_low'])}, {pct(f['ci_high'])}]")
+    return "images flipping from confidently correct to wrong in one pixel: " + ", ".join(parts)

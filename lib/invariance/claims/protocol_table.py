@@ -295,3 +295,19 @@ def table1_markdown(folder: Path | None = None) -> str:
         f"{value_range(paper_p.xs('black', level='protocol'))}.",
     ]
     return "\n".join(rows)
+
+
+# claims at a glance (README): the claim in a line, the paper's evidence, the figure, the key number
+SHORT = "Embedding an image and moving it one pixel changes the top-1 far more often than cropping."
+PAPER_EVIDENCE = "Table 1: P(top-1 change) and MAC under crop, black-canvas and inpainted embeddings"
+FIGURE = "04_protocol_table"
+
+
+def headline(read) -> str:
+    """P(top-1 change) under crop and under the mean-grey embedding: ranges over the networks."""
+    t = tidy_frame(read("04_protocol_table"))
+    p = t[t.metric == "p_top1_change"]
+    return (
+        f"P(top-1 change): crop {value_range(p[p.condition == 'crop'].value, 3)}, embedded (mean grey) "
+        f"{value_range(p[p.condition == 'mean'].value, 3)} (ranges over the networks)"
+    )

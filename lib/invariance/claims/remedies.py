@@ -750,3 +750,23 @@ def readme_table(folder: Path | None = None) -> str:
     if isinstance(v, dict) and "comparisons" in v:
         rows += ["", _held(_comparisons(v))]
     return "\n".join(rows)
+
+
+# claims at a glance (README): the claim in a line, the paper's evidence, the figure, the key number
+SHORT = CLAIM
+PAPER_EVIDENCE = "antialiasing (BlurPool) and more augmentation help only partly"
+FIGURE = "09_remedies"
+
+
+def headline(read) -> str:
+    """P(top-1 change) at typical positions: BlurPool against the photographer network, with 95% CIs."""
+    t = _remedies(read("09_remedies"))
+    cells = []
+    for variant, name in (("photographer", "stride-2"), ("blurpool", "BlurPool")):
+        r = t.loc[(variant, "centre", "p_top1_change")]
+        cells.append(f"{name} {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]")
+    acc = t.xs("accuracy", level="metric").value
+    return (
+        f"P(top-1 change) at typical positions: {', '.join(cells)} (networks at "
+        f"{acc.min():.2f}-{acc.max():.2f} accuracy)"
+    )

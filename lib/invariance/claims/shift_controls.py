@@ -416,3 +416,19 @@ def verdict(read) -> str:
         f"shift minus size-matched control, P(top-1 change): {text} (the controls' achieved norms are "
         f"{min(ratio):.2f}-{max(ratio):.2f} of the shift's)",
     )
+
+
+# claims at a glance (README): the claim in a line, the paper's evidence, the figure, the key number
+SHORT = "A one-pixel shift is more harmful than a change of the same size without the shift."
+PAPER_EVIDENCE = "beyond the paper (after the question Shifman & Weiss 2024 raise)"
+FIGURE = "11_shift_controls"
+
+
+def headline(read) -> str:
+    """The shift minus each size-matched control in P(top-1 change): range over networks and protocols."""
+    d = tidy_frame(read("11_shift_controls")["differences"])
+    d = d[d.split == "all"]
+    return (
+        f"shift minus size-matched control, P(top-1 change): {d.difference.min():+.3f} to "
+        f"{d.difference.max():+.3f} (CI below 0 in {int((d.high < 0).sum())} of {len(d)} cases)"
+    )

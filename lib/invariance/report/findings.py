@@ -61,10 +61,23 @@ class Claim:
     text: str
     verdict: Callable[[Callable[[str], Values]], str]  # given a sidecar reader, the verdict with its reason
     heading: str = "The paper's claim"  # a claim beyond the paper says so
+    # claims at a glance (README): the claim in one line, the paper's evidence, the figure and the key number
+    short: str = ""
+    paper: str = ""
+    figure: str = ""
+    headline: Callable[[Callable[[str], Values]], str] | None = None
 
 
 def _claim(module: ModuleType, heading: str = "The paper's claim") -> Claim:
-    return Claim(module.CLAIM, module.verdict, heading)
+    return Claim(
+        module.CLAIM,
+        module.verdict,
+        heading,
+        module.SHORT,
+        module.PAPER_EVIDENCE,
+        module.FIGURE,
+        module.headline,
+    )
 
 
 # notebook -> the paper's claim it tests and the function that judges it; a notebook testing a second claim
@@ -126,3 +139,31 @@ def show(notebook: str, profile: str):
     from IPython.display import Markdown
 
     return Markdown(notebook_findings(notebook, profile))
+
+
+def verdict_word(verdict: str) -> str:
+    """The bold verdict word a verdict text starts with ("**reproduced**: ..." -> "reproduced")."""
+    return verdict.split("**")[1] if verdict.startswith("**") else verdict
+
+
+def glance(folder=None) -> str:
+    """Markdown: claims at a glance, one row per claim the notebooks test (CLAIMS order): the claim, the
+    paper's evidence, our verdict word, the key number (95% CI) from the sidecars, the figure and notebook."""
+    from invariance.presentation.text import sidecar_values
+
+    def read(name: str) -> Values:
+        return sidecar_values(name, folder)
+
+    rows = [
+        "| # | claim | the paper's evidence | our verdict | key number (95% CI) | figure |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for key, c in CLAIMS.items():
+        prefix = key.split(".")[0]
+        nb = next(p.stem for p in (paths.project_root() / "notebooks").glob(f"{prefix}_*.ipynb"))
+        thumb = f'<a href="figures/{c.figure}.png"><img src="figures/{c.figure}.png" width="120"></a>'
+        rows.append(
+            f"| [{prefix}](notebooks/executed/{nb}.ipynb) | {c.short} | {c.paper} | "
+            f"**{verdict_word(c.verdict(read))}** | {c.headline(read)} | {thumb} |"
+        )
+    return "\n".join(rows)

@@ -14,7 +14,7 @@ from invariance.claims import protocol_table, remedies
 from invariance.core import files, paths
 from invariance.presentation.text import sidecar_values
 from invariance.report import benchreport, reruns, weights_table
-from invariance.report.findings import FIGURES
+from invariance.report.findings import FIGURES, glance
 
 
 def gallery(folder: Path | None = None) -> str:
@@ -33,6 +33,7 @@ def gallery(folder: Path | None = None) -> str:
 
 
 SECTIONS: dict[str, Callable[[Path | None], str]] = {
+    "glance": glance,
     "gallery": gallery,
     "table1": protocol_table.table1_markdown,
     "remedies": remedies.readme_table,

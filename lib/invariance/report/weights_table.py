@@ -1,4 +1,4 @@
-"""The README's table of the CIFAR-10 networks shipped in weights/ (`make weights`), from weights/manifest.json:
+"""The README's table of the CIFAR-10 networks shipped in weights/ (`make weights`), from the manifest:
 accuracy, training time and device, precision and size per network, and how far the catalogue has got."""
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ def readme_section(folder: Path | None = None) -> str:
     for name in shipped:
         e = manifest[name]
         half = e.get("half_precision_top1_changes", {})
-        kept = "float16 (no test top-1 changed)" if e["dtype"].startswith("float16") else (
-            f"float32 (float16 would change {max(half.values())} test top-1s)" if half else "float32"
+        kept = (
+            "float16 (no test top-1 changed)"
+            if e["dtype"].startswith("float16")
+            else (f"float32 (float16 would change {max(half.values())} test top-1s)" if half else "float32")
         )
         rows.append(
             f"| `{name}` | {_accuracy(e)} | {e['steps']:,} steps in {e['train_seconds'] / 60:.1f} min, "

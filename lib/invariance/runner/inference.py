@@ -63,11 +63,15 @@ def window_side(n: int, radius: int) -> int:
         raise ValueError(f"radius must be a positive integer (pixels), not {radius!r}")
     m = n - 2 * radius
     if m < 2 * FILTER_SIZE:
-        raise ValueError(f"radius {radius} leaves a {m}-px window of a {n}-px input: use a radius below {n // 4}")
+        raise ValueError(
+            f"radius {radius} leaves a {m}-px window of a {n}-px input: use a radius below {n // 4}"
+        )
     return m
 
 
-def select_offsets(x: torch.Tensor, radius: int, weight: torch.Tensor, circular: bool = False) -> torch.Tensor:
+def select_offsets(
+    x: torch.Tensor, radius: int, weight: torch.Tensor, circular: bool = False
+) -> torch.Tensor:
     """(B, C, N, N) -> (B, 2) int64 (row, column) offsets of the chosen M x M windows: the candidate whose
     centre (offset + M // 2) has the largest score (the first in row-major order on a tie). Candidates:
     {0, ..., 2 radius}^2, or every offset of {0, ..., N - 1}^2 with circular=True."""
@@ -99,7 +103,9 @@ def gather_windows(x: torch.Tensor, offsets: torch.Tensor, m: int, circular: boo
         rows[:, None, :, None],
         cols[:, None, None, :],
     ]
-    layout = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+    layout = (
+        torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+    )
     return out.contiguous(memory_format=layout)
 
 
