@@ -9,21 +9,40 @@ from invariance.presentation.text import sidecar_values
 from invariance.report import findings, readme
 
 
-def test_readme_generated_sections_match_the_committed_sidecars():
-    """Every number in the README's gallery and paper-vs-ours tables comes from figures/*.json: rerun
-    `make figures` (or readme.update_readme()) after a figure changes; never edit these sections."""
-    text = (paths.project_root() / "README.md").read_text()
-    assert readme.render_readme(text) == text, "README generated sections are stale: run `make figures`"
+@pytest.mark.parametrize("document", sorted(readme.DOCUMENTS))
+def test_readme_generated_sections_match_the_committed_sidecars(document):
+    """Every number in the generated sections of the README and its docs/ pages comes from figures/*.json,
+    benchmarks/ or weights/manifest.json: rerun `make figures` (or readme.update_readme()) after a figure
+    changes; never edit these sections."""
+    old, new = readme.render_document(document)
+    assert new == old, f"{document}: generated sections are stale: run `make figures`"
 
 
-def test_a_changed_digit_in_the_readme_is_caught():
-    text = (paths.project_root() / "README.md").read_text()
+def test_a_changed_digit_in_a_generated_section_is_caught():
+    text = (paths.project_root() / "docs" / "paper-vs-ours.md").read_text()
     start = text.index("<!-- generated: table1")
     digit = start + text[start:].index("0.060 [")  # Lite0, crop
     edited = text[:digit] + "0.070" + text[digit + 5 :]
-    assert readme.render_readme(edited) != edited
+    assert readme.render_readme(edited, sections=("table1",)) != edited
     with pytest.raises(ValueError, match="no generated section"):
         readme.render_readme("no markers here")
+
+
+def test_the_readme_stays_within_its_line_budget():
+    lines = (paths.project_root() / "README.md").read_text().count("\n")
+    assert lines <= readme.LINE_BUDGET, f"README has {lines} lines: move a long section to docs/"
+
+
+def test_every_relative_link_of_the_readme_and_docs_resolves():
+    import re
+
+    root = paths.project_root()
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)\)|src=\"([^\"]+)\"|href=\"([^\"]+)\"", page.read_text()):
+            link = next(t for t in target if t)
+            if link.startswith(("http://", "https://", "mailto:")):
+                continue
+            assert (page.parent / link).exists(), f"{page.name} links to {link}, which does not exist"
 
 
 def test_sentences_and_verdicts_on_hand_made_values(tmp_path):
@@ -101,7 +120,7 @@ def test_the_ten_line_example_prints_what_the_readme_says():
     import sys
 
     readme = (paths.project_root() / "README.md").read_text()
-    section = readme[readme.index("## Ten lines") : readme.index("## Profiles and budgets")]
+    section = readme[readme.index("## Ten lines") : readme.index("## Measure your own network")]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     rows = {
