@@ -435,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         from invariance.report import readme  # the claims and matplotlib load only here
 
         if readme.update_readme():
-            print("README.md: speed section rewritten from benchmarks/results/")
+            print("docs/speed.md: speed section rewritten from benchmarks/results/")
     return record
 
 
