@@ -9,7 +9,7 @@ DEVICE ?= cpu
 export HF_HUB_OFFLINE ?= 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help test figures weights lab lab-check data bench lint format clean-cache
+.PHONY: help test figures weights lab lab-check site data bench lint format clean-cache
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,10 @@ lab: $(STAMP)  ## open the notebooks in JupyterLab with the project's kernel
 lab-check: $(STAMP)  ## run notebook 04 in JupyterLab in headless Chromium, change a widget, screenshot it
 	$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install --quiet playwright==1.65.2
 	$(PY) tools/lab_check.py
+
+site: $(STAMP)  ## build the static site (README, docs/, executed notebooks) into build/site/ and check it in headless Chromium
+	$(PY) -c "import mkdocs_jupyter, playwright" 2>/dev/null || $(PY) -m pip install --quiet -r requirements-site.txt
+	NO_MKDOCS_2_WARNING=1 $(PY) -m invariance.apps.site --check
 
 data: $(STAMP)  ## download the ImageNet sample, val boxes, val-227 photos, CIFAR-10 and video clips into data/ where missing
 	$(PY) -m invariance.apps.fetch fetch

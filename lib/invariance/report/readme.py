@@ -108,9 +108,11 @@ def render_document(document: str, folder: Path | None = None) -> tuple[str, str
 def update_readme(readme: Path | None = None, folder: Path | None = None) -> bool:
     """Rewrite the generated sections of the README and its docs/ pages (or, given `readme`, of that one
     file, as the README) from the sidecars; returns whether anything changed."""
-    targets = [(readme, DOCUMENTS["README.md"])] if readme else [
-        (paths.project_root() / d, names) for d, names in DOCUMENTS.items()
-    ]
+    targets = (
+        [(readme, DOCUMENTS["README.md"])]
+        if readme
+        else [(paths.project_root() / d, names) for d, names in DOCUMENTS.items()]
+    )
     changed = False
     for path, names in targets:
         old = path.read_text()
