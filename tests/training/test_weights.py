@@ -187,6 +187,25 @@ def test_a_missing_file_or_entry_names_make_weights(shipped):
         W.load("tiny-seed0", folder)
 
 
+def test_make_figures_verifies_every_shipped_digest_before_any_notebook(shipped, monkeypatch, capsys):
+    from invariance.apps import run_notebooks
+
+    _, folder = shipped
+    monkeypatch.setenv(W.WEIGHTS_ENV, str(folder))
+    assert W.verify_all() == ["tiny-seed0"]
+    path = folder / "tiny-seed0.safetensors"
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 1
+    path.write_bytes(bytes(data))
+    ran = []
+    monkeypatch.setattr(run_notebooks, "run_notebook", lambda *a, **k: ran.append(a) or 0.0)
+    with pytest.raises(SystemExit) as stop:
+        run_notebooks.main(["--profile", "default", "--only", "04"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and not ran
+    assert "damaged or changed" in err and "make weights" in err
+
+
 def test_half_precision_keeps_top1_on_a_small_test_batch():
     data = synthetic()
     run = R.train(TINY, data, precision="fp32", progress=False)

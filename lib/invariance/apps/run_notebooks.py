@@ -88,6 +88,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not chosen:  # e.g. --only 7 for 07: say so instead of timing nothing over the last run's record
         names = ", ".join(p.name for p in notebooks())
         parser.error(f"--only {' '.join(args.only)} matches no notebook; the notebooks are {names}")
+    if args.profile != "smoke":  # smoke runs untrained networks; the others read the shipped ones
+        from invariance.training import weights
+
+        try:
+            shipped = weights.verify_all()
+        except weights.WeightsError as e:
+            parser.exit(2, f"make figures: {e}\n")
+        print(f"weights/: {len(shipped)} shipped networks, every digest verified", flush=True)
     out_dir = paths.build_dir() / "notebooks" / args.profile
     timings = {}
     total = time.perf_counter()

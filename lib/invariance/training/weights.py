@@ -186,6 +186,16 @@ def verified(name: str, folder: Path | None = None) -> tuple[dict[str, Any], Pat
     return record, path
 
 
+def verify_all(folder: Path | None = None) -> list[str]:
+    """Every network the manifest lists, digest-verified (`verified`); returns their names. WeightsError
+    naming `make weights` at the first missing or damaged file: `make figures` checks this first, so a
+    damaged file is found before any notebook runs, not half-way through."""
+    names = sorted(read_manifest(folder)["networks"])
+    for name in names:
+        verified(name, folder)
+    return names
+
+
 def load(name: str, folder: Path | None = None) -> tuple[nn.Module, R.Recipe]:
     """A shipped network, digest-verified: (model in eval mode, float32, CPU; its recipe)."""
     record, path = verified(name, folder)
