@@ -213,3 +213,30 @@ def test_temporaries_of_killed_writes_are_removed():
     left.write_text("half")
     cache.cached_table("tmp", 1, ["a"], _ids_table, chunk_size=1)
     assert not left.exists()
+
+
+def test_a_read_only_cache_is_read_when_complete_and_named_when_not(monkeypatch):
+    """A cache this process may not write (a shared read-only copy; simulated: the tests run as root, for
+    whom permissions do not bite) serves its complete tables without the lock, else says what to do."""
+    import errno
+    import os
+
+    log = []
+    items = ["a", "bb", "ccc"]
+    written = cache.cached_table("ro", "key", items, make_compute(log), chunk_size=2)
+    real_open = os.open
+
+    def refuse(path, flags, *args):
+        if str(path).endswith(cache.LOCK) and flags & os.O_CREAT:
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(cache.os, "open", refuse)
+    assert cache.cached_table("ro", "key", items, make_compute(log), chunk_size=2).equals(written)
+    assert len(log) == 2  # nothing recomputed
+    with pytest.raises(PermissionError, match="not writable.*INVARIANCE_CACHE"):
+        cache.cached_table("ro", "other key", items, make_compute(log), chunk_size=2)
+    table = cache.run_dir("ro", "key") / "table.csv"
+    table.write_text(table.read_text().replace("bb", "xx"))  # damaged: never used, even read-only
+    with pytest.raises(PermissionError, match="no complete, intact table"):
+        cache.cached_table("ro", "key", items, make_compute(log), chunk_size=2)

@@ -17,10 +17,12 @@ the temporary files that killed writes left are removed by whoever holds the loc
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
 import logging
+import os
 import shutil
 import time
 import warnings
@@ -128,7 +130,13 @@ def cached_table(
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
     folder = run_dir(slug, key)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:  # may this process write here (the lock file included)? A shared read-only cache may still be read
+        folder.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o666))
+    except OSError as e:
+        if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS) or refresh:
+            raise
+        return _read_only_table(folder, e)
 
     def waiting() -> None:
         log.warning("Waiting for another process computing the same result (%s)", paths.shown(folder))
@@ -138,6 +146,22 @@ def cached_table(
         if refresh:
             _clear(folder)
         return _locked_table(folder, key, items, compute, chunk_size, device, on_chunk, check)
+
+
+def _read_only_table(folder: Path, error: OSError) -> pd.DataFrame:
+    """A complete, intact table.csv read without the lock, from a cache this process may not write (a
+    shared read-only copy of someone's results); PermissionError naming INVARIANCE_CACHE otherwise."""
+    try:
+        record = json.loads((folder / "provenance.json").read_text())
+        table = _read_checked(folder / "table.csv", record["dtypes"], record.get("table_sha256"))
+        if len(table) != record["rows"]:
+            raise ValueError(f"{len(table)} rows, provenance says {record['rows']}")
+        return table
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as e:
+        raise PermissionError(
+            f"The result cache {paths.shown(folder)} is not writable ({error.strerror or error}) and holds "
+            f"no complete, intact table for this run ({e}): point INVARIANCE_CACHE at a writable folder"
+        ) from None
 
 
 def _clear(folder: Path) -> None:
