@@ -655,6 +655,8 @@ def verdict(read) -> str:
     v = read("10_certified_shifts")
     t = tidy_frame(v["summary"])
     cert = tidy_frame(v["certificates"])
+    if CERTIFIED not in set(t.variant):
+        raise KeyError(f"the certified variant {CERTIFIED!r}")
     aps = t[t.variant == CERTIFIED].set_index("protocol")
     c = cert[cert.variant == CERTIFIED]
     worst = float(c.certificate.max())
