@@ -535,6 +535,7 @@ def plot_certified(
             capsize=3,
         )
     ax.set_xticks(range(len(variants)), variants, rotation=20, fontsize=8)
+    ax.set_xlim(-0.5, len(variants) - 0.5)
     ax.set(ylabel="accuracy (unshifted test images)", title="accuracy")
 
     ax = fig.add_subplot(grid[0, 1])
@@ -544,14 +545,16 @@ def plot_certified(
         ax.scatter(np.full(len(c), i), c.certificate.clip(lower=floor), color=f"C{i}", marker="D", zorder=3)
     ax.axhline(ROUNDING, color="0.4", ls="--", lw=0.8)
     ax.text(
-        len(variants) - 0.5,
+        0.99,
         ROUNDING,
         f"float rounding ({ROUNDING:g})",
+        transform=ax.get_yaxis_transform(),
         ha="right",
         va="bottom",
         fontsize=7,
         color="0.3",
     )
+    ax.set_xlim(-0.5, len(variants) - 0.5)
     ax.set_yscale("log")
     ax.set_xticks(range(len(variants)), variants, rotation=20, fontsize=8)
     ax.set(ylabel="max |logit change|", title="certificate: all circular shifts (one point per seed)")
