@@ -186,7 +186,8 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
     # (None: all five) x `seeds` (None: every shipped seed; smoke and the dry run: untrained networks at
     # init seed 0); n_images test images for accuracy and the shift protocols (steps one-pixel steps;
     # pad: the reflect padding of the moving window; side: the object's side on the black canvas), the first
-    # cert_images of them for the certificate (all 1,023 circular shifts each).
+    # cert_images of them for the certificate (all 1,023 circular shifts each). Default: measured cold on this
+    # CPU per seed of all five variants, 36 s of protocols per 500 images + 30 s of certificate on 16 images.
     "10_certified_shifts": {
         "smoke": {
             "models": (),
@@ -201,7 +202,7 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "default": {
             "models": (),
-            "n_images": 500,
+            "n_images": 1000,
             "variants": None,
             "seeds": None,
             "cert_images": 16,
