@@ -543,6 +543,10 @@ def plot_certified(
     for i, v in enumerate(variants):
         c = certificates[certificates.variant == v]
         ax.scatter(np.full(len(c), i), c.certificate.clip(lower=floor), color=f"C{i}", marker="D", zorder=3)
+        if (c.certificate == 0).any():
+            ax.annotate(
+                "exactly 0", (i, floor), xytext=(0, 7), textcoords="offset points", ha="center", fontsize=7
+            )
     ax.axhline(ROUNDING, color="0.4", ls="--", lw=0.8)
     ax.text(
         0.99,
