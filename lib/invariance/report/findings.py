@@ -15,6 +15,7 @@ from types import ModuleType
 from invariance.claims import (
     aliasing,
     bias,
+    certified,
     crop_rescale,
     depth,
     frame_pairs,
@@ -51,6 +52,7 @@ FIGURES: dict[str, Callable[[Values], str]] = {
     "09_remedies": remedies.f09_remedies,
     "09_typicality_controlled": remedies.f09_controlled,
     "09_typicality_size": remedies.f09_size,
+    "10_certified_shifts": certified.f10_certified,
     "11_shift_controls": shift_controls.f11_controls,
     "11_inference_remedies": inference_remedies.f11_remedies,
 }
@@ -90,6 +92,7 @@ CLAIMS: dict[str, Claim] = {
     "07": _claim(aliasing),
     "08": _claim(framing),
     "09": _claim(remedies),
+    "10": _claim(certified, "The claim tested (beyond the paper)"),
     "11": _claim(shift_controls, "The claim tested (beyond the paper)"),
     "11.2": _claim(inference_remedies, "The claim tested (beyond the paper, after Shifman & Weiss 2024)"),
 }
