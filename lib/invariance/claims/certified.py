@@ -699,3 +699,23 @@ def verdict(read) -> str:
         f"0.11 under a one-pixel non-cyclic shift); under the black-canvas embedding moved one pixel, which "
         f"on a black canvas is a circular shift, {_cell(embed)}",
     )
+
+
+# claims at a glance (README): the claim in a line, the paper's evidence, the figure, the key number
+SHORT = "Exact circular-shift invariance (APS) does not give invariance to realistic one-pixel shifts."
+PAPER_EVIDENCE = "beyond the paper (APS, Chaman & Dokmanic 2021; Shifman & Weiss 2024: ~11% still fooled)"
+FIGURE = "10_certified_shifts"
+
+
+def headline(read) -> str:
+    """The certified network's largest logit change under circular shifts, and its P(top-1 change) under
+    the window moving one pixel in the padded image (95% CI)."""
+    v = read("10_certified_shifts")
+    t = tidy_frame(v["summary"])
+    cert = tidy_frame(v["certificates"])
+    aps = t[t.variant == CERTIFIED].set_index("protocol")
+    worst = float(cert[cert.variant == CERTIFIED].certificate.max())
+    return (
+        f"APS-circular: largest logit change over circular shifts {worst:.1e}; P(top-1 change) when the "
+        f"window moves one pixel {_cell(aps.loc[CROP])}"
+    )
