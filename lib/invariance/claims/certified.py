@@ -172,7 +172,7 @@ PROTOCOLS = (CIRCULAR, CROP, EMBED, GROWTH, RANDOM_WINDOWS)
 # object that stays inside a black canvas moved by one pixel IS the canvas rolled by one pixel (only black
 # wraps around), so for a circular-padded network it is a circular shift, covered by the certificate.
 REALISTIC = (CROP, EMBED, GROWTH)
-SHORT = {  # tick labels
+TICKS = {  # tick labels
     CIRCULAR: "circular\nshift",
     CROP: "window\nmoves in\npadded image",
     EMBED: "embedding\nmoves on\nblack",
@@ -590,7 +590,7 @@ def plot_certified(
             )
         for k in range(1, len(protocols)):
             ax.axvline(k - 0.5, color="0.85", lw=0.6)
-        ax.set_xticks(range(len(protocols)), [SHORT[p] for p in protocols], fontsize=7)
+        ax.set_xticks(range(len(protocols)), [TICKS[p] for p in protocols], fontsize=7)
         ax.set(ylabel=label(m), title=label(m).split(" (")[0])
         if m == "consistency":
             ax.set_ylim(top=1.005)
