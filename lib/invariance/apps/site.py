@@ -14,6 +14,7 @@ benchmark records) becomes its plain name in code font rather than a dead link.
 from __future__ import annotations
 
 import argparse
+import posixpath
 import re
 import shutil
 import subprocess
@@ -29,16 +30,7 @@ SITE = "build/site"
 def _target(link: str, page: str) -> str | None:
     """The site-relative target of a link found in `page` ("README.md" or "docs/<x>.md"), or None when the
     site does not carry it."""
-    base = Path(page).parent
-    resolved = (base / link).as_posix()
-    parts = []
-    for p in resolved.split("/"):  # normalise "docs/../figures" to "figures"
-        if p == "..":
-            if parts:
-                parts.pop()
-        elif p not in ("", "."):
-            parts.append(p)
-    path = "/".join(parts)
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(page), link))  # "docs/../figures" -> "figures"
     if path == "README.md":
         return "index.md"
     if path.startswith("docs/") and path.endswith(".md"):

@@ -412,17 +412,11 @@ def summary(per_image: pd.DataFrame) -> pd.DataFrame:
             "images": g.image_id.nunique(),
         }
         for m in MEASURES:
-            mean, lo, hi = metrics.seed_image_ci(g[m], g.seed, g.image_id)
             per_seed = g.groupby("seed")[m].mean()
-            row |= {m: mean, f"{m}_low": lo, f"{m}_high": hi}
+            row |= metrics.ci_columns(m, metrics.seed_image_ci(g[m], g.seed, g.image_id))
             row |= {f"{m}_seed_min": per_seed.min(), f"{m}_seed_max": per_seed.max()}
             diff = g[m].to_numpy() - circ[m].to_numpy()
-            mean, lo, hi = metrics.seed_image_ci(diff, g.seed, g.image_id)
-            row |= {
-                f"{m}_minus_circular": mean,
-                f"{m}_minus_circular_low": lo,
-                f"{m}_minus_circular_high": hi,
-            }
+            row |= metrics.ci_columns(f"{m}_minus_circular", metrics.seed_image_ci(diff, g.seed, g.image_id))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -100,14 +100,9 @@ def summary(
         # select)
         row["identical"] = float((t.p_top_a == t.p_top_b).mean())
         for name, f in _MEASURES.items():
-            mean, lo, hi = metrics.bootstrap_ci(f(t), t.image_id, n_boot=n_boot)
-            row |= {name: mean, f"{name}_low": lo, f"{name}_high": hi}
-            mean, lo, hi = metrics.bootstrap_ci(f(t) - f(plain), t.image_id, n_boot=n_boot)
-            row |= {
-                f"{name}_minus_plain": mean,
-                f"{name}_minus_plain_low": lo,
-                f"{name}_minus_plain_high": hi,
-            }
+            row |= metrics.ci_columns(name, metrics.bootstrap_ci(f(t), t.image_id, n_boot=n_boot))
+            diff = metrics.bootstrap_ci(f(t) - f(plain), t.image_id, n_boot=n_boot)
+            row |= metrics.ci_columns(f"{name}_minus_plain", diff)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -273,8 +273,9 @@ def summary(runs: Mapping[tuple[str, str], pd.DataFrame], bins: int = 4, n_boot:
                     ("p_top1_change", _changed(rows_t, control)),
                     ("mac", _mac(rows_t, control)),
                 ):
-                    mean, lo, hi = metrics.bootstrap_ci(values, rows_t.image_id, n_boot=n_boot)
-                    row |= {name: mean, f"{name}_low": lo, f"{name}_high": hi}
+                    row |= metrics.ci_columns(
+                        name, metrics.bootstrap_ci(values, rows_t.image_id, n_boot=n_boot)
+                    )
                 rows.append(row)
     return pd.DataFrame(rows)
 

@@ -96,6 +96,12 @@ def consistency(path) -> float:
     return float(np.sum(counts * (counts - 1)) / (k * (k - 1)))
 
 
+def ci_columns(name: str, ci: tuple[float, float, float]) -> dict[str, float]:
+    """A (mean, low, high) triple as table columns: {name, name_low, name_high}."""
+    mean, low, high = ci
+    return {name: mean, f"{name}_low": low, f"{name}_high": high}
+
+
 def bootstrap_ci(
     values,
     groups,
@@ -316,8 +322,7 @@ def by_quantile(
         for name in metrics:
             v = PAIR_METRICS[name](part)
             ok = v.notna()
-            mean, lo, hi = bootstrap_ci(v[ok], part.image_id[ok], n_boot=n_boot, seed=seed)
-            row.update({name: mean, f"{name}_low": lo, f"{name}_high": hi})
+            row |= ci_columns(name, bootstrap_ci(v[ok], part.image_id[ok], n_boot=n_boot, seed=seed))
         rows.append(row)
     return pd.DataFrame(rows)
 

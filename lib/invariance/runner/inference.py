@@ -57,10 +57,14 @@ def score_map(x: torch.Tensor, weight: torch.Tensor, circular: bool = False) -> 
         return nn.functional.conv2d(lum, weight.to(lum.device), padding=pad)[:, 0]
 
 
-def window_side(n: int, radius: int) -> int:
-    """M = N - 2 radius, checked: the windows must leave room for the score filter."""
+def _check_radius(radius: int) -> None:
     if not isinstance(radius, int) or isinstance(radius, bool) or radius < 1:
         raise ValueError(f"radius must be a positive integer (pixels), not {radius!r}")
+
+
+def window_side(n: int, radius: int) -> int:
+    """M = N - 2 radius, checked: the windows must leave room for the score filter."""
+    _check_radius(radius)
     m = n - 2 * radius
     if m < 2 * FILTER_SIZE:
         raise ValueError(
@@ -119,8 +123,7 @@ class Remedy(nn.Module):
             raise ValueError(f"unknown remedy {kind!r}: choose one of {', '.join(REMEDIES)}")
         if circular and kind != "select":
             raise ValueError("circular=True applies to the 'select' remedy only")
-        if not isinstance(radius, int) or isinstance(radius, bool) or radius < 1:
-            raise ValueError(f"radius must be a positive integer (pixels), not {radius!r}")
+        _check_radius(radius)
         self.net, self.kind, self.radius, self.circular = net, kind, radius, circular
         self.num_classes = getattr(net, "num_classes", None)
         self.register_buffer("weight", score_filter(), persistent=False)
