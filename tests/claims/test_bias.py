@@ -165,6 +165,8 @@ def test_placement_contrast_pairs_corner_and_inner_cells_by_image():
     assert p.low <= 0.5 <= p.high
     acc = t.loc["accuracy"]  # image a correct everywhere, b wrong everywhere: no difference
     assert acc.difference == 0.0
+    given = t.loc["p_top1_change_given_correct"]  # only image a's first frames are correct
+    assert (given.corner, given.inner, given.difference, given.images) == (1.0, 0.0, 1.0, 1)
     assert bias.placement_contrast({k: v for k, v in tables.items() if k[1][3] != "1"}).empty  # no inner
 
 
@@ -187,3 +189,25 @@ def test_placement_sentence_compares_corners_and_inner_cells_within_each_size():
     assert "CI above 0, at 60 px of 2 interpretable sizes" in paired
     low = [r | {"value": 0.1} if r["metric"] == "accuracy" and r["side"] == 60 else r for r in rows]
     assert "60 px" not in bias.f06_placement({"grid": low, "contrast": contrast}).split("CI above 0, at")[1]
+
+
+def test_first_frame_table_pools_the_cells_of_each_size():
+    def pairs(margins, changes):
+        return pd.DataFrame(
+            {"image_id": ["a", "b"], "label": [1, 1], "top1_a": [1, 2]}
+            | {"top1_b": [1 + changes[0], 2 + changes[1]]}
+            | {"p_top_a": 0.5, "p_top_b": 0.5, "margin_a": margins, "p_true_a": 0.5, "p_true_b": 0.5}
+        )
+
+    tables = {
+        ("net", "60|0|0"): pairs([0.1, 0.2], [1, 0]),
+        ("net", "60|0|1"): pairs([0.3, 0.4], [0, 0]),
+        ("net", "100|0|0"): pairs([0.5, 0.6], [0, 0]),
+    }
+    t = bias.first_frame_table(tables, bins=2).set_index(["condition", "split", "part"])
+    assert t.loc[("60 px", "correctness", "correct"), "pairs"] == 2  # image a in both 60 px cells
+    assert t.loc[("60 px", "correctness", "correct"), "p_top1_change"] == 0.5
+    assert t.loc[("60 px", "margin", 0), "p_top1_change"] == 0.5  # margins 0.1 (changes) and 0.2
+    assert t.loc[("100 px", "margin", 1), "pairs"] == 1
+    fig = bias.plot_first_frame(t.reset_index())
+    assert [x.get_text() for x in fig.axes[0].get_xticklabels()] == ["60 px", "100 px"]

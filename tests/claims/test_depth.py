@@ -76,3 +76,37 @@ def test_depth_verdict_says_which_way_overlapping_estimates_go():
     )
     jag[1] |= {"jaggedness": 0.25, "ci_high": 0.3}
     assert "the paper's way: Lite2 above Lite0" in depth.verdict_depth(jag)
+
+
+def test_first_frame_split_and_its_sentence():
+    # per network, 40 images: 20 correct first frames that never change, 20 wrong that always change; the
+    # wrong ones are the near-ties (margin 0.01 vs 0.5)
+    def table(model_shift: int) -> pd.DataFrame:
+        n = 40
+        right = [i < 20 for i in range(n)]
+        return pd.DataFrame(
+            {
+                "image_id": [f"i{i}" for i in range(n)],
+                "label": [1] * n,
+                "top1_a": [1 if r else 2 for r in right],
+                "top1_b": [1 if r else 3 + model_shift for r in right],
+                "p_top_a": 0.5,
+                "p_top_b": 0.5,
+                "margin_a": [0.5 if r else 0.01 for r in right],
+                "p_true_a": 0.5,
+                "p_true_b": 0.5,
+            }
+        )
+
+    comparisons = {
+        "fraction": {"lite0": table(0), "lite2": table(1)},
+        "pixels": {"lite0": table(0)},  # not split
+        "photos": {"lite0": table(0), "lite2": table(1)},
+    }
+    t = depth.first_frame_table(comparisons, bins=2)
+    assert sorted(set(t.condition)) == ["fraction", "photos"] and len(t) == 4 * 4
+    text = depth.f03_first_frame(t.to_dict("records"))
+    assert "fraction 0.00 when correct vs 1.00 when wrong, 1.00 in the half nearest a top-1/top-2 tie" in text
+    assert "CIs apart, in 4 of 4 network x comparison cases" in text
+    fig = depth.plot_first_frame(t)
+    assert [x.get_text() for x in fig.axes[0].get_xticklabels()] == ["embedded path", "real photos"]

@@ -262,8 +262,8 @@ def test_quantile_bins_keep_equal_counts_when_values_tie():
 
 
 def test_by_first_frame_splits_on_hand_made_pairs():
-    t = hand_made_pairs().assign(p_top_a=[0.9, 0.6, 0.3, 0.8, 0.7, 0.95])
-    t.loc[5, "label"] = -1  # an unlabelled pair counts for confidence only
+    t = hand_made_pairs().assign(margin_a=[0.9, 0.6, 0.3, 0.8, 0.7, 0.95])
+    t.loc[5, "label"] = -1  # an unlabelled pair counts for the margin split only
     s = metrics.by_first_frame(t, bins=2, n_boot=50).set_index(["split", "part"])
     # first frames: image a's frame 0 and 1 predict 1 (= label): correct; frame 2 predicts 2: wrong
     assert s.loc[("correctness", "correct"), "pairs"] == 4
@@ -271,7 +271,7 @@ def test_by_first_frame_splits_on_hand_made_pairs():
     # changes: a 1->2 (pair 1, correct first frame) only; the wrong pair (2 -> 2) does not change
     assert s.loc[("correctness", "correct"), "p_top1_change"] == pytest.approx(1 / 4)
     assert s.loc[("correctness", "wrong"), "p_top1_change"] == 0.0
-    # confidence halves by p_top_a: {0.3, 0.6, 0.7} and {0.8, 0.9, 0.95}; the change (p 0.6) is low
-    low, high = s.loc[("confidence", 0)], s.loc[("confidence", 1)]
+    # margin halves by margin_a: {0.3, 0.6, 0.7} and {0.8, 0.9, 0.95}; the change (margin 0.6) is low
+    low, high = s.loc[("margin", 0)], s.loc[("margin", 1)]
     assert (low["from"], low["to"], low.pairs) == (0.3, 0.7, 3) and low.p_top1_change == pytest.approx(1 / 3)
     assert high.p_top1_change == 0.0

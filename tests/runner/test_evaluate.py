@@ -17,6 +17,17 @@ def test_pair_table_on_hand_made_probs():
     assert t.frame_a.tolist() == [0, 1] and t.top1_a.tolist() == [0, 1] and t.top1_b.tolist() == [1, 1]
     assert np.allclose(t.p_top_a, [0.7, 0.6]) and np.allclose(t.p_top_b, [0.4, 0.55])
     assert np.allclose(t.p_true_a, [0.3, 0.6]) and np.allclose(t.p_true_b, [0.6, 0.55])
+    assert np.allclose(t.margin_a, [0.4, 0.2])  # top-1 minus top-2 of frames 0 and 1
+
+
+def test_margin_is_top1_minus_top2_of_the_first_frame():
+    torch.manual_seed(0)
+    probs = torch.rand(3, 4, 7).softmax(-1)  # 3 images, 4 frames, 7 classes
+    images = [SourceImage(str(i), 0, torch.zeros(3, 1, 1, dtype=torch.uint8)) for i in range(3)]
+    t = evaluate.pair_table(probs, images)
+    ranked = [sorted(probs[i, k].tolist()) for i in range(3) for k in range(3)]  # frames 0..2 of each image
+    naive = [r[-1] - r[-2] for r in ranked]
+    assert np.allclose(t.margin_a, naive, atol=1e-7)
 
 
 def test_unknown_label_gives_nan_true_class():
@@ -31,7 +42,7 @@ def test_batch_sizes_agree(lite0, few_images):
     a = evaluate.run(lite0, p, few_images[:3], batch_size=15, cache=False, progress=False)
     b = evaluate.run(lite0, p, few_images[:3], batch_size=4, cache=False, progress=False)
     assert a[["top1_a", "top1_b"]].equals(b[["top1_a", "top1_b"]])
-    for col in ["p_top_a", "p_top_b", "p_true_a", "p_true_b"]:
+    for col in ["p_top_a", "p_top_b", "margin_a", "p_true_a", "p_true_b"]:
         assert np.abs(a[col] - b[col]).max() < 1e-5
 
 

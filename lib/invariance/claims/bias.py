@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from torchvision.transforms import RandomResizedCrop
 
+from invariance.claims import protocol_table
 from invariance.core import paths
 from invariance.kernels import metrics
 from invariance.presentation.figures import label, use_style
@@ -311,14 +312,26 @@ def typical_vs_atypical(grid: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(rows).reset_index().set_index(["model", "placement"]).sort_index()
 
 
+CONTRAST_METRICS = ("p_top1_change", "accuracy", "p_top1_change_given_correct")
+
+
+def contrast_value(pairs: pd.DataFrame, metric: str) -> pd.Series:
+    """A per-pair metric of metrics.PAIR_METRICS, or p_top1_change_given_correct: the top-1 change where
+    the first frame is correct, NaN elsewhere (so a corner's lower accuracy cannot pass for instability)."""
+    if metric == "p_top1_change_given_correct":
+        right = metrics.correct(pairs.top1_a, pairs.label).astype(bool) & (pairs.label >= 0)
+        return metrics.PAIR_METRICS["p_top1_change"](pairs).where(right)
+    return metrics.PAIR_METRICS[metric](pairs)
+
+
 def placement_contrast(
     tables: Mapping[tuple[str, str], pd.DataFrame], n_boot: int = 2000, seed: int = 0
 ) -> pd.DataFrame:
     """Corner cells minus inner cells, paired over images: per image, its mean P(top-1 change) (and
-    accuracy) over the corner cells minus its mean over the inner cells, per network and embedded side;
-    mean and 95% bootstrap CI over images. tables: run_grid's {(model, 'side|row|col'): pair table}.
-    Columns: model, side, metric, corner, inner, difference, low, high, images. A grid of 2 x 2 has no
-    inner cells: no rows."""
+    accuracy, and P(top-1 change) among correct first frames) over the corner cells minus its mean over the
+    inner cells, per network and embedded side; mean and 95% bootstrap CI over the images with both zones.
+    tables: run_grid's {(model, 'side|row|col'): pair table}. Columns: model, side, metric, corner, inner,
+    difference, low, high, images. A grid of 2 x 2 has no inner cells: no rows."""
     rows = []
     parts = pd.concat([t.assign(model=m, condition=c) for (m, c), t in tables.items()], ignore_index=True)
     cell = parts.condition.str.split("|", expand=True).astype(int)
@@ -326,8 +339,8 @@ def placement_contrast(
     n = int(parts.row.max()) + 1
     corner = parts.row.isin([0, n - 1]) & parts.col.isin([0, n - 1])
     inner = parts.row.between(1, n - 2) & parts.col.between(1, n - 2)
-    for metric in ("p_top1_change", "accuracy"):
-        value = metrics.PAIR_METRICS[metric](parts)
+    for metric in CONTRAST_METRICS:
+        value = contrast_value(parts, metric)
         t = parts.assign(value=value, zone=np.where(corner, "corner", np.where(inner, "inner", "")))
         t = t[t.zone != ""].dropna(subset=["value"])
         per = t.groupby(["model", "side", "image_id", "zone"]).value.mean().unstack("zone")
@@ -351,6 +364,27 @@ def placement_contrast(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def first_frame_table(tables: Mapping[tuple[str, str], pd.DataFrame], bins: int = 4) -> pd.DataFrame:
+    """metrics.by_first_frame per network and object size, pooled over the grid's cells (run_grid's
+    {(model, 'side|row|col'): pair table}); the condition column is the side ("60 px")."""
+    pooled: dict[tuple[str, str], list[pd.DataFrame]] = {}
+    for (model, condition), t in tables.items():
+        pooled.setdefault((model, f"{int(condition.split('|')[0])} px"), []).append(t)
+    return protocol_table.first_frame_table(
+        {key: pd.concat(parts, ignore_index=True) for key, parts in pooled.items()}, bins=bins
+    )
+
+
+def plot_first_frame(table: pd.DataFrame) -> plt.Figure:
+    """protocol_table.plot_first_frame with the object sizes on the x axis, smallest first."""
+    order = sorted(set(table.condition), key=lambda c: int(c.split()[0]))
+    return protocol_table.plot_first_frame(table, order)
+
+
+def f06_first_frame(v: Values) -> str:
+    return protocol_table.first_frame_sentence(v, "object size")
 
 
 # --- figures (the notebook calls these; save_figure writes them with their sidecars) ---
@@ -598,12 +632,29 @@ def f06_placement(v: Values) -> str:
         )
         readable = p.drop(index=low_acc, errors="ignore")
         above = [int(x) for x in readable.index[readable.low > 0]]
-        return (
+        text = (
             f"{head}: P(top-1 change) in the corner cells vs the inner cells, paired over images (95% CI), "
             f"per object size: {per_size}. Corners change more, CI above 0, at "
             f"{', '.join(f'{x} px' for x in above) or 'no interpretable size'} of "
             f"{len(readable)} interpretable sizes."
         )
+        g = (
+            c[c.metric == "p_top1_change_given_correct"]
+            .set_index("side")
+            .drop(index=low_acc, errors="ignore")
+        )
+        if len(g):
+            given = "; ".join(
+                f"{side} px {r.difference:+.2f} [{r.low:+.2f}, {r.high:+.2f}] ({int(r.images)} images)"
+                for side, r in g.iterrows()
+            )
+            kept = [int(x) for x in g.index[g.low > 0]]
+            text += (
+                " Among first frames the network classifies correctly (images with a correct first frame in "
+                f"both zones), corner minus inner: {given}; CI above 0 at "
+                f"{', '.join(f'{x} px' for x in kept) or 'no interpretable size'}."
+            )
+        return text
     pz = _zone_means(v, "p_top1_change")
     per_size = "; ".join(
         f"{side} px {r.corner:.2f} vs {r.inner:.2f} (accuracy {acc.loc[side, 'corner']:.2f} vs "

@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
+from invariance.kernels import metrics
 from invariance.presentation.figures import label, use_style
 from invariance.presentation.text import (
     Values,
@@ -17,6 +19,61 @@ from invariance.presentation.text import (
     value_range,
 )
 from invariance.sources.models import display_name
+
+MID_CROPS = 0.4  # crops of at least this area fraction are the U's bottom
+
+
+def u_contrast(
+    tables: Mapping[tuple[str, str], pd.DataFrame], n_boot: int = 2000, seed: int = 0
+) -> pd.DataFrame:
+    """The U shape's two arms as paired differences over images, per network: per image, P(top-1 change) at
+    the smallest crop and at the smallest black embedding minus its mean over the official crops of area
+    fraction >= MID_CROPS; mean and 95% bootstrap CI over images. tables: run_grid's {(model,
+    'variant|scale'): pair table} of protocols.sweep_conditions. Columns: model, contrast, end, middle,
+    difference, low, high, images."""
+    rows = []
+    by_model: dict[str, dict[tuple[str, float], pd.DataFrame]] = {}
+    for (model, condition), t in tables.items():
+        variant, scale = condition.split("|")
+        by_model.setdefault(model, {})[(variant, float(scale))] = t
+    for model, runs in by_model.items():
+
+        def per_image(keys: list[tuple[str, float]], runs=runs) -> pd.Series:
+            t = pd.concat([runs[k] for k in keys], ignore_index=True)
+            return metrics.per_image(t)
+
+        crops = sorted(s for v, s in runs if v == "crop")
+        embeds = sorted(s for v, s in runs if v == "embed black")
+        middle = [("crop", s) for s in crops if s >= MID_CROPS]
+        ends = {}
+        if crops and crops[0] < MID_CROPS:
+            ends[f"tiny crop (s = {crops[0]:g}) minus crops s >= {MID_CROPS:g}"] = [("crop", crops[0])]
+        if embeds:
+            ends[f"smallest black embedding (224/{embeds[-1]:g} px) minus crops s >= {MID_CROPS:g}"] = [
+                ("embed black", embeds[-1])
+            ]
+        if not middle:
+            continue
+        mid = per_image(middle)
+        for contrast, keys in ends.items():
+            end = per_image(keys)
+            both = end.index.intersection(mid.index)
+            d = (end[both] - mid[both]).to_numpy()
+            mean, low, high = metrics.bootstrap_ci(d, np.arange(len(d)), n_boot=n_boot, seed=seed)
+            rows.append(
+                {
+                    "model": model,
+                    "contrast": contrast,
+                    "end": float(end[both].mean()),
+                    "middle": float(mid[both].mean()),
+                    "difference": mean,
+                    "low": low,
+                    "high": high,
+                    "images": len(d),
+                }
+            )
+    return pd.DataFrame(rows)
+
 
 # --- figures (the notebook calls these; save_figure writes them with their sidecars) ---
 
@@ -80,18 +137,33 @@ def plot_sweep_panels(
 
 
 def f05_sweep(v: Values) -> str:
-    t = tidy_frame(v)
+    """The sweep's sentence; with the paired contrasts (sidecar {"summary", "contrast"}) it also says
+    whether each arm of the U is above the middle, CI over images; an older sidecar is the summary alone."""
+    summary = v["summary"] if isinstance(v, dict) else v
+    t = tidy_frame(summary)
     t = t[t.metric == "p_top1_change"]
     crop = t[t.variant == "crop"].set_index("scale").value
     sbr = t[t.variant == "crop shift-before-rescale"].set_index("scale").value
     emb = t[t.variant == "embed black"].set_index("scale").value
     small = crop.index.min()
-    return (
+    text = (
         f"{model_name(t.model.iloc[0])}, {int(t.images.iloc[0])} images: P(top-1 change) for crops s >= 0.4 "
         f"{value_range(crop[crop.index >= 0.4])} "
         f"(shift-before-rescale {value_range(sbr[sbr.index >= 0.4])}), for tiny "
         f"crops (s = {small:g}) {crop[small]:.3f} (shift-before-rescale {sbr[small]:.3f}), for embeddings on "
-        f"black {value_range(emb)} (largest at 224/{emb.idxmax():g} px: {emb.max():.2f}): the official "
-        "code's U "
-        "shape, with wide CIs at this n."
+        f"black {value_range(emb)} (largest at 224/{emb.idxmax():g} px: {emb.max():.2f})"
     )
+    if not (isinstance(v, dict) and v.get("contrast")):
+        return text + ": the official code's U shape, with wide CIs at this n."
+    c = tidy_frame(v["contrast"])
+    arms = "; ".join(
+        f"{r.contrast} {r.difference:+.3f} [{r.low:+.3f}, {r.high:+.3f}]" for r in c.itertuples()
+    )
+    above = int((c.low > 0).sum())
+    shape = (
+        "both arms above the middle, CIs above 0: the official code's U shape"
+        if above == len(c) and len(c) >= 2
+        else f"{above} of {len(c)} arms above the middle with CIs above 0: the U shape is not established "
+        "at this n"
+    )
+    return f"{text}. Paired over images: {arms}; {shape}."

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from invariance.claims import protocol_table
 from invariance.kernels import metrics
 from invariance.presentation.figures import ci_whiskers, use_style
 from invariance.presentation.text import (
@@ -269,6 +270,37 @@ def f03_depth(v: Values) -> str:
         "P(top-1 change) per one-pixel step, shallowest vs deepest network, their difference paired over "
         f'images (95% CI) and the verdict on "deeper is less invariant": {"; ".join(parts)}.'
     )
+
+
+# --- the same runs split by the first frame: correct or wrong, and its top-1/top-2 margin ---
+
+SPLIT_COMPARISONS = ("fraction", "photos")  # the embedded path and the real photos' view shift
+
+
+def first_frame_table(comparisons: Mapping[str, Mapping[str, pd.DataFrame]], bins: int = 4) -> pd.DataFrame:
+    """protocol_table.first_frame_table of every network under the SPLIT_COMPARISONS present: P(top-1
+    change) given a correct or wrong first frame and per quantile bin of its top-1/top-2 margin; the
+    condition column names the comparison."""
+    return protocol_table.first_frame_table(
+        {
+            (m, name): t
+            for name in SPLIT_COMPARISONS
+            if name in comparisons
+            for m, t in comparisons[name].items()
+        },
+        bins=bins,
+    )
+
+
+def plot_first_frame(table: pd.DataFrame) -> plt.Figure:
+    """protocol_table.plot_first_frame with the comparisons on the x axis."""
+    order = [c for c in SPLIT_COMPARISONS if c in set(table.condition)]
+    ticks = {"fraction": "embedded path", "photos": "real photos"}
+    return protocol_table.plot_first_frame(table, order, ticks)
+
+
+def f03_first_frame(v: Values) -> str:
+    return protocol_table.first_frame_sentence(v, "comparison")
 
 
 # the paper's claim that notebook 03 tests

@@ -31,7 +31,8 @@ from invariance.sources.models import display_name
 
 def first_frame_table(tables: Mapping[tuple[str, str], pd.DataFrame], bins: int = 4) -> pd.DataFrame:
     """metrics.by_first_frame of every (model, condition) pair table, one long table with model and
-    condition columns: P(top-1 change) given a correct or wrong first frame and per confidence quartile."""
+    condition columns: P(top-1 change) given a correct or wrong first frame and per quantile bin of the
+    first frame's top-1/top-2 probability margin."""
     parts = [
         metrics.by_first_frame(t, bins=bins).assign(model=model, condition=condition)
         for (model, condition), t in tables.items()
@@ -103,12 +104,16 @@ def plot_metric_bars(
     return fig
 
 
+QUANTILE = {2: "half", 4: "quartile", 5: "quintile", 10: "decile"}
+
+
 def plot_first_frame(
     table: pd.DataFrame, order: list[str], ticks: Mapping[str, str] | None = None
 ) -> plt.Figure:
-    """One column per network. Top: P(top-1 change) when the first frame is correct vs wrong, per protocol
-    (95% CIs). Bottom: P(top-1 change) per quartile of the first frame's top-1 probability, one line per
-    protocol: how much of the instability is near-ties."""
+    """One column per network. Top: P(top-1 change) when the first frame is correct vs wrong, per condition
+    (protocol, comparison or object size; 95% CIs). Bottom: P(top-1 change) per quantile bin of the first
+    frame's top-1 minus top-2 probability, one line per condition: how much of the instability is
+    near-ties. table: first_frame_table's rows."""
     use_style()
     models = list(dict.fromkeys(table.model))
     fig, axes = plt.subplots(2, len(models), figsize=(4.2 * len(models), 6.2), squeeze=False, sharey="row")
@@ -135,7 +140,7 @@ def plot_first_frame(
         ax.set(title=display_name(model), ylabel="P(top-1 change)" if j == 0 else None)
         ax = axes[1, j]
         for i, condition in enumerate(order):
-            s = t[(t.split == "confidence") & (t.condition == condition)].sort_values("part")
+            s = t[(t.split == "margin") & (t.condition == condition)].sort_values("part")
             q = s.part.astype(int).to_numpy() + 1
             ax.errorbar(
                 q + (i - len(order) / 2) * 0.04,
@@ -148,10 +153,12 @@ def plot_first_frame(
                 color=f"C{i}",
                 label=labels[i],
             )
+        bins = int(t[t.split == "margin"].part.astype(int).max()) + 1
         ax.set(
-            xlabel="quartile of the first frame's top-1 probability (1 = least confident)",
+            xlabel=f"{QUANTILE.get(bins, f'{bins}-quantile')} of the first frame's top-1 minus top-2 "
+            "probability\n(1 = nearest a tie)",
             ylabel="P(top-1 change)" if j == 0 else None,
-            xticks=[1, 2, 3, 4],
+            xticks=list(range(1, bins + 1)),
         )
         ax.xaxis.label.set_fontsize(7.5)
     axes[0, 0].legend(fontsize=7)
@@ -180,12 +187,17 @@ def f04_table(v: Values) -> str:
     )
 
 
-def f04_first_frame(v: Values) -> str:
+def first_frame_sentence(v: Values, what: str = "protocol") -> str:
+    """P(top-1 change) by the first frame, from a first_frame_table sidecar: per condition, its range over
+    the networks when the first frame is correct vs wrong and in the nearest-a-tie vs the widest-margin bin,
+    and how many network x condition cases have correct first frames changing less, CIs apart."""
     t = tidy_frame(v)
     c = t[t.split == "correctness"]
-    conf = t[t.split == "confidence"]
-    top = conf[conf.part.astype(int) == conf.part.astype(int).max()]
-    low = conf[conf.part.astype(int) == 0]
+    margin = t[t.split == "margin"]
+    top = margin[margin.part.astype(int) == margin.part.astype(int).max()]
+    low = margin[margin.part.astype(int) == 0]
+    bins = int(margin.part.astype(int).max()) + 1 if len(margin) else 0
+    quantile = QUANTILE.get(bins, f"{bins}-quantile bin")
 
     def rng(frame: pd.DataFrame, condition: str) -> str:
         x = frame[frame.condition == condition].p_top1_change.dropna()
@@ -196,7 +208,8 @@ def f04_first_frame(v: Values) -> str:
 
     parts = "; ".join(
         f"{condition} {rng(of('correct'), condition)} when correct vs {rng(of('wrong'), condition)} when "
-        f"wrong, {rng(low, condition)} in the least and {rng(top, condition)} in the most confident quarter"
+        f"wrong, {rng(low, condition)} in the {quantile} nearest a top-1/top-2 tie and "
+        f"{rng(top, condition)} in the widest-margin {quantile}"
         for condition in dict.fromkeys(t.condition)
     )
     right = of("correct").set_index(["model", "condition"])
@@ -206,8 +219,12 @@ def f04_first_frame(v: Values) -> str:
     return (
         "P(top-1 change) by the first frame (ranges over the networks): "
         f"{parts}. Correct first frames change less than wrong ones, CIs apart, in {apart} of {len(both)} "
-        "network x protocol cases."
+        f"network x {what} cases."
     )
+
+
+def f04_first_frame(v: Values) -> str:
+    return first_frame_sentence(v, "protocol")
 
 
 # the paper's claim that notebook 04 tests

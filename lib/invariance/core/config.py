@@ -18,7 +18,9 @@ import torch
 
 from invariance.core import allocator
 
-KERNEL_VERSION = "1"  # bump when a transformation kernel's output changes: it invalidates caches
+# Bump when a transformation kernel's output or the pair table's columns change: it invalidates caches.
+# 2: the pair table gained margin_a (frame a's top-1 minus top-2 probability).
+KERNEL_VERSION = "2"
 
 
 def set_numerics(seed: int = 0) -> None:

@@ -330,22 +330,23 @@ def by_quantile(
 def by_first_frame(table: pd.DataFrame, bins: int = 4, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """P(top-1 change) and the change of the correct class's probability (mac_true) for the pairs split by
     their first frame: correct vs wrong (labelled pairs only), and equal-count quantile bins of the first
-    frame's top-1 probability p_top_a (bin 0 = least confident; ties split by order). 95% CIs over images.
+    frame's top-1/top-2 probability margin margin_a (bin 0 = nearest a tie; ties split by order). 95% CIs
+    over images.
 
     Near-ties flip easily, and on embedded frames many changes are between two wrong classes: these splits
-    say how much of P(top-1 change) survives among confident or correct first frames. One row per part:
-    split ("correctness" or "confidence"), part ("correct", "wrong", or the bin), from, to (p_top_a range),
-    pairs, images, then p_top1_change and mac_true with _low/_high."""
+    say how much of P(top-1 change) survives among clear-cut or correct first frames. One row per part:
+    split ("correctness" or "margin"), part ("correct", "wrong", or the bin), from, to (margin_a range of
+    the part), pairs, images, then p_top1_change and mac_true with _low/_high."""
     rows = []
     labelled = table[table.label >= 0]
     right = correct(labelled.top1_a, labelled.label).astype(bool)
-    order = table.p_top_a.rank(method="first").to_numpy() - 1
-    conf_bin = (order * bins // max(len(table), 1)).astype(int)
+    order = table.margin_a.rank(method="first").to_numpy() - 1
+    margin_bin = (order * bins // max(len(table), 1)).astype(int)
     parts = [("correctness", "correct", labelled[right]), ("correctness", "wrong", labelled[~right])]
-    parts += [("confidence", int(b), table[conf_bin == b]) for b in range(bins)]
+    parts += [("margin", int(b), table[margin_bin == b]) for b in range(bins)]
     for split, part, t in parts:
         row = {"split": split, "part": part, "pairs": len(t), "images": int(t.image_id.nunique())}
-        row |= {"from": float(t.p_top_a.min()), "to": float(t.p_top_a.max())} if len(t) else {}
+        row |= {"from": float(t.margin_a.min()), "to": float(t.margin_a.max())} if len(t) else {}
         for name in ("p_top1_change", "mac_true"):
             v = PAIR_METRICS[name](t)
             ok = v.notna()

@@ -11,6 +11,7 @@ Table columns (one row per pair of consecutive frames a = k, b = k + 1 of one im
     image_id, label, frame_a, frame_b,
     top1_a, top1_b      argmax class of each frame
     p_top_a, p_top_b    probability of top1_a (the first frame's top class) in frame a and in frame b
+    margin_a            frame a's top-1 minus its top-2 probability (near 0: a near-tie, which flips easily)
     p_true_a, p_true_b  probability of the correct class (NaN when the label is unknown)
 """
 
@@ -46,6 +47,7 @@ COLUMNS = [
     "top1_b",
     "p_top_a",
     "p_top_b",
+    "margin_a",
     "p_true_a",
     "p_true_b",
 ]
@@ -183,9 +185,12 @@ def _forward(model: LoadedModel, frames: torch.Tensor, batch_size: int, numerics
 def pair_values(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per-frame reductions of probs (B, K, C) on their device, for the pair table: top1 (B, K) argmax,
     p_top_a / p_top_b (B, K - 1) the probability of frame a's top class in frames a and b, p_true (B, K)
-    the probability of the label (B,) (NaN where the label is < 0, unknown)."""
-    b, k, _ = probs.shape
+    the probability of the label (B,) (NaN where the label is < 0, unknown), margin_a (B, K - 1) frame a's
+    top-1 minus top-2 probability."""
+    b, k, c = probs.shape
     top1 = probs.argmax(dim=-1)
+    top2 = probs[:, :-1].topk(min(2, c), dim=-1).values
+    margin = top2[..., 0] - top2[..., 1] if c > 1 else top2[..., 0]
     idx = top1[:, :-1, None]
     known = labels >= 0
     p_true = probs.gather(-1, labels.clamp(min=0)[:, None, None].expand(b, k, 1))[..., 0]
@@ -193,6 +198,7 @@ def pair_values(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Te
         "top1": top1,
         "p_top_a": probs[:, :-1].gather(-1, idx)[..., 0],
         "p_top_b": probs[:, 1:].gather(-1, idx)[..., 0],
+        "margin_a": margin,
         "p_true": torch.where(known[:, None], p_true, torch.full_like(p_true, float("nan"))),
     }
 
@@ -212,6 +218,7 @@ def table_of(values: dict[str, torch.Tensor], ids: Sequence, labels: torch.Tenso
             "top1_b": cpu["top1"][:, 1:].reshape(-1).numpy(),
             "p_top_a": cpu["p_top_a"].reshape(-1).numpy(),
             "p_top_b": cpu["p_top_b"].reshape(-1).numpy(),
+            "margin_a": cpu["margin_a"].reshape(-1).numpy(),
             "p_true_a": cpu["p_true"][:, :-1].reshape(-1).numpy(),
             "p_true_b": cpu["p_true"][:, 1:].reshape(-1).numpy(),
         }
