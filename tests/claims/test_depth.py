@@ -110,3 +110,34 @@ def test_first_frame_split_and_its_sentence():
     assert "CIs apart, in 4 of 4 network x comparison cases" in text
     fig = depth.plot_first_frame(t)
     assert [x.get_text() for x in fig.axes[0].get_xticklabels()] == ["embedded path", "real photos"]
+
+
+def test_the_controlled_series_decides_the_claim_when_it_is_testable():
+    maps = [
+        {"model": "lite0", "jaggedness": 0.10, "ci_low": 0.08, "ci_high": 0.12, "images": 64},
+        {"model": "lite2", "jaggedness": 0.11, "ci_low": 0.09, "ci_high": 0.13, "images": 64},
+    ]
+    band = [
+        {
+            "scope": "in band",
+            "measure": m,
+            "deeper": 4,
+            "shallower": 2,
+            "difference": 0.05,
+            "low": lo,
+            "high": 0.08,
+        }
+        for m, lo in (("p_top1_change", 0.02), ("p_top1_change_given_correct", -0.01))
+    ]
+    sidecars = {"03_jaggedness_maps": maps, "03_depth_series": {"table": [], "differences": band}}
+
+    def read(name):
+        if name not in sidecars:
+            raise FileNotFoundError(name)
+        return sidecars[name]
+
+    text = depth.verdict(read)
+    assert text.startswith("**reproduced**: in the controlled CIFAR-10 depth series, depth 4 minus depth 2")
+    assert text.count("**") == 2 and "With EfficientNet-Lite0/1/2: inconclusive" in text
+    del sidecars["03_depth_series"]
+    assert depth.verdict(read).startswith("**inconclusive**: no controls in this run")

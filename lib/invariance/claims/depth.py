@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from invariance.claims import protocol_table
+from invariance.claims import depth_series, protocol_table
 from invariance.kernels import metrics
 from invariance.presentation.figures import ci_whiskers, use_style
 from invariance.presentation.text import (
@@ -314,9 +314,27 @@ NOT_TESTABLE_HERE = (
 
 
 def verdict(read) -> str:
-    """Our verdict on CLAIM with its reason, given a reader of this run's sidecars (name -> values): from
-    the paired deepest-minus-shallowest differences under every control (reproduced only if every control's
-    CI lies above 0, not reproduced if every one lies below), and the maps beside it."""
+    """Our verdict on CLAIM with its reason, given a reader of this run's sidecars (name -> values). Where
+    the run has the controlled CIFAR-10 depth series (03_depth_series: one family, only depth changing,
+    trained alike) and it is testable, its verdict is the claim's, with the EfficientNet-Lite result beside
+    it; otherwise the Lite result: the paired deepest-minus-shallowest differences under every control
+    (reproduced only if every control's CI lies above 0, not reproduced if every one lies below), and the
+    maps beside it."""
+    lite = _verdict_lite(read)
+    try:
+        word, reason = depth_series.verdict_series(read("03_depth_series"))
+    except FileNotFoundError:
+        return lite
+    if word == NOT_TESTABLE:
+        return f"{lite} Controlled depth series: {reason}."
+    return verdict_text(
+        word,
+        f"in the controlled CIFAR-10 depth series, {reason}. With EfficientNet-Lite0/1/2: "
+        + lite.replace("**", ""),  # one bold verdict word per verdict
+    )
+
+
+def _verdict_lite(read) -> str:
     maps = verdict_depth(read("03_jaggedness_maps"))
     try:
         controls = read("03_depth_controls")["verdicts"]

@@ -236,17 +236,27 @@ def difference_ci(
     and b independent (different trainings), image part paired (per image, the seed-averaged difference),
     combined as in seed_image_ci. Returns (difference, low, high, p-value of no difference)."""
     va, vb = PAIR_METRICS[metric](a), PAIR_METRICS[metric](b)
-    if set(a.image_id) != set(b.image_id):
+    return values_difference_ci(va, a.seed, a.image_id, vb, b.seed, b.image_id, level=level)
+
+
+def values_difference_ci(
+    va, seeds_a, images_a, vb, seeds_b, images_b, *, level: float = 0.95
+) -> tuple[float, float, float, float]:
+    """difference_ci on per-item values (e.g. per-image P(top-1 change)) of two sets of trained networks:
+    values, seeds and image ids of a and of b (1-D, equal length within a set; NaN values left out); the
+    image sets must match. Returns (mean(a) - mean(b), low, high, p-value of no difference)."""
+    if set(_np(images_a)) != set(_np(images_b)):
         raise ValueError("difference_ci compares two runs on the same test images; the image sets differ")
-    cells_a, _, ids_a = _cells(va, a.seed, a.image_id)
-    cells_b, _, ids_b = _cells(vb, b.seed, b.image_id)
+    cells_a, _, ids_a = _cells(va, seeds_a, images_a)
+    cells_b, _, ids_b = _cells(vb, seeds_b, images_b)
     per_image = pd.Series(np.nanmean(cells_a, axis=0), ids_a) - pd.Series(np.nanmean(cells_b, axis=0), ids_b)
-    diff = float(np.nanmean(va.to_numpy(np.float64)) - np.nanmean(vb.to_numpy(np.float64)))
+    diff = float(np.nanmean(_np(va).astype(np.float64)) - np.nanmean(_np(vb).astype(np.float64)))
     parts = []
     for cells in (cells_a, cells_b):
         per_seed = np.nanmean(cells, axis=1)
         if len(per_seed) > 1:
             parts.append((float(np.var(per_seed, ddof=1)) / len(per_seed), len(per_seed) - 1))
+    per_image = per_image.dropna()
     if len(per_image) > 1:
         parts.append((float(np.var(per_image, ddof=1)) / len(per_image), len(per_image) - 1))
     low, high, p = _t_interval(diff, parts, level)
