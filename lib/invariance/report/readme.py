@@ -66,6 +66,7 @@ SECTIONS: dict[str, Callable[[Path | None], str]] = {
     "make-figures": benchreport.make_figures_section,
     "reruns": reruns.readme_section,
     "weights": weights_table.readme_section,
+    "recipe": weights_table.recipe_section,
 }
 # the document (relative to the project root) that holds each section
 DOCUMENTS: dict[str, tuple[str, ...]] = {
@@ -75,7 +76,7 @@ DOCUMENTS: dict[str, tuple[str, ...]] = {
     "docs/reproducibility.md": ("bitwise", "reruns"),
     "docs/profiles.md": ("make-figures",),
     "docs/speed.md": ("side-by-side", "speed"),
-    "docs/networks.md": ("weights",),
+    "docs/networks.md": ("weights", "recipe"),
 }
 LINE_BUDGET = 250  # the README's length in lines: the long sections live in docs/
 
