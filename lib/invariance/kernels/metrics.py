@@ -236,12 +236,22 @@ def difference_ci(
     and b independent (different trainings), image part paired (per image, the seed-averaged difference),
     combined as in seed_image_ci. Returns (difference, low, high, p-value of no difference)."""
     va, vb = PAIR_METRICS[metric](a), PAIR_METRICS[metric](b)
-    if set(a.image_id) != set(b.image_id):
+    return values_difference_ci(va, a.seed, a.image_id, vb, b.seed, b.image_id, level=level)
+
+
+def values_difference_ci(
+    values_a, seeds_a, images_a, values_b, seeds_b, images_b, *, level: float = 0.95
+) -> tuple[float, float, float, float]:
+    """difference_ci for any per-item values (N_a,) and (N_b,) with their seeds and image ids (e.g. a
+    per-image gap between two zones of the same networks): mean(a) - mean(b), seed parts independent,
+    image part paired; the image sets must match. Returns (difference, low, high, p-value of 0)."""
+    if set(_np(images_a).tolist()) != set(_np(images_b).tolist()):
         raise ValueError("difference_ci compares two runs on the same test images; the image sets differ")
-    cells_a, _, ids_a = _cells(va, a.seed, a.image_id)
-    cells_b, _, ids_b = _cells(vb, b.seed, b.image_id)
+    va, vb = _np(values_a).astype(np.float64), _np(values_b).astype(np.float64)
+    cells_a, _, ids_a = _cells(va, seeds_a, images_a)
+    cells_b, _, ids_b = _cells(vb, seeds_b, images_b)
     per_image = pd.Series(np.nanmean(cells_a, axis=0), ids_a) - pd.Series(np.nanmean(cells_b, axis=0), ids_b)
-    diff = float(np.nanmean(va.to_numpy(np.float64)) - np.nanmean(vb.to_numpy(np.float64)))
+    diff = float(np.nanmean(va) - np.nanmean(vb))
     parts = []
     for cells in (cells_a, cells_b):
         per_seed = np.nanmean(cells, axis=1)
