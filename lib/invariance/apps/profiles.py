@@ -232,6 +232,18 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
         "default": {"n_images": 400, "margin_bins": 4, "remedy_models": ("lite0",), "remedy_radius": 16},
         "paper": {"n_images": 2000, "margin_bins": 4, "remedy_models": None, "remedy_radius": 16},
     },
+    # Notebook 09 redesigned, on the shipped canvas networks (claims/canvas_remedies.py; drafted in
+    # notebooks/drafts/09_remedies_shipped.ipynb until the canvas networks are trained): `variants` (None: the
+    # catalogue's three) x `seeds` (None: every shipped seed; smoke: untrained networks at init seeds 0 and 1,
+    # the catalogue's architectures), n_test CIFAR-10 test images, one one-pixel pair per image and zone.
+    # Default not yet measured (no canvas network exists); the untrained architectures under load on this
+    # CPU, one thread: ~6 ms (stride) and ~15 ms (BlurPool) per 112 px frame, so 1,000 images x 3 zones x 2
+    # frames x 9 networks ~8 min cold, cached per network.
+    "09_remedies_shipped": {
+        "smoke": {"models": (), "pretrained": False, "n_test": 8, "variants": None, "seeds": (0, 1)},
+        "default": {"models": (), "n_test": 1000, "variants": None, "seeds": None},
+        "paper": {"models": (), "n_test": None, "variants": None, "seeds": None},
+    },
     # models / n_images: the ImageNet part (resnet50 vs the antialiased resnetblur50), paper profile only
     # (no offline weights for either); smoke runs it on Lite0 and 2 images to keep the code path tested.
     "09_remedies": {
@@ -306,6 +318,7 @@ _DRY_RUN: dict[str, dict[str, Any]] = {
     },
     "10_certified_shifts": {"n_images": 4, "cert_images": 1, "seeds": (0,)},
     "11_real_networks": {"n_images": 2, "margin_bins": 2, "remedy_models": None, "remedy_radius": 16},
+    "09_remedies_shipped": {"n_test": 8, "seeds": (0,)},
     "09_remedies": {
         "n_images": 2,
         "steps": 1,

@@ -15,6 +15,8 @@ from types import ModuleType
 from invariance.claims import (
     aliasing,
     bias,
+    canvas_bias,
+    canvas_remedies,
     certified,
     crop_rescale,
     depth,
@@ -100,9 +102,25 @@ CLAIMS: dict[str, Claim] = {
 }
 
 
-def claims_of(prefix: str) -> list[Claim]:
-    """The claims notebook `prefix` ("11") tests, in order: CLAIMS[prefix], CLAIMS[prefix + ".2"], ..."""
-    return [c for key, c in CLAIMS.items() if key.split(".")[0] == prefix]
+# Drafts of redesigned notebooks (notebooks/drafts/), kept out of FIGURES and CLAIMS (and so out of the README
+# and the numbered notebooks' findings) until they replace their notebook: notebook stem -> (its figures'
+# sentences, its claims). 09 on the shipped canvas networks: claim 4 (remedies) and claim 3 (the
+# photographer's bias); on the switch its entries move into FIGURES and CLAIMS ("09", "09.2").
+DRAFTS: dict[str, tuple[dict[str, Callable[[Values], str]], dict[str, Claim]]] = {
+    "09_remedies_shipped": (
+        {
+            canvas_remedies.ZONES_FIGURE: canvas_remedies.f09_zones,
+            canvas_remedies.CONTRASTS_FIGURE: canvas_remedies.f09_contrasts,
+        },
+        {"09": _claim(canvas_remedies), "09.2": _claim(canvas_bias)},
+    ),
+}
+
+
+def claims_of(prefix: str, claims: dict[str, Claim] | None = None) -> list[Claim]:
+    """The claims notebook `prefix` ("11") tests, in order: CLAIMS[prefix], CLAIMS[prefix + ".2"], ...
+    (claims: another registry, e.g. a draft's)."""
+    return [c for key, c in (CLAIMS if claims is None else claims).items() if key.split(".")[0] == prefix]
 
 
 # what a figure's sentence raises when a small profile's run lacks a condition it describes
@@ -111,21 +129,23 @@ _MISSING = (KeyError, IndexError, ValueError, TypeError, AttributeError, FileNot
 
 def notebook_findings(notebook: str, profile: str) -> str:
     """Markdown for a notebook's closing cell: what each of its figures shows (from the sidecars this run
-    wrote) and, where the paper makes a testable claim, the claim and our verdict."""
+    wrote) and, where the paper makes a testable claim, the claim and our verdict. A draft (DRAFTS) reads
+    its own figures and claims."""
     folder = paths.figures_dir(profile)
     prefix = notebook[:2]
+    figures, claims = DRAFTS.get(notebook, (FIGURES, CLAIMS))
 
     def read(name: str) -> Values:
         return sidecar_values(name, folder)
 
     lines = [f"*{profile} profile; from the figure sidecars this run wrote.*", ""]
-    for name, sentence in FIGURES.items():
+    for name, sentence in figures.items():
         if name.startswith(prefix) and (folder / f"{name}.json").exists():
             try:
                 lines.append(f"- **{name}**: {sentence(read(name))}")
             except _MISSING as e:  # a small profile lacks a condition
                 lines.append(f"- **{name}**: (no summary in this profile: its run lacks {e})")
-    for claim in claims_of(prefix):
+    for claim in claims_of(prefix, claims):
         try:
             verdict = claim.verdict(read)
         except _MISSING as e:
