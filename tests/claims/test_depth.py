@@ -106,7 +106,10 @@ def test_first_frame_split_and_its_sentence():
     t = depth.first_frame_table(comparisons, bins=2)
     assert sorted(set(t.condition)) == ["fraction", "photos"] and len(t) == 4 * 4
     text = depth.f03_first_frame(t.to_dict("records"))
-    assert "fraction 0.00 when correct vs 1.00 when wrong, 1.00 in the half nearest a top-1/top-2 tie" in text
+    assert (
+        "embedded path 0.00 when correct vs 1.00 when wrong, 1.00 in the half nearest a top-1/top-2 tie"
+        in text
+    )
     assert "CIs apart, in 4 of 4 network x comparison cases" in text
     fig = depth.plot_first_frame(t)
     assert [x.get_text() for x in fig.axes[0].get_xticklabels()] == ["embedded path", "real photos"]

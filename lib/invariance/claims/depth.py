@@ -292,15 +292,18 @@ def first_frame_table(comparisons: Mapping[str, Mapping[str, pd.DataFrame]], bin
     )
 
 
+SPLIT_NAMES = {"fraction": "embedded path", "photos": "real photos"}
+
+
 def plot_first_frame(table: pd.DataFrame) -> plt.Figure:
     """protocol_table.plot_first_frame with the comparisons on the x axis."""
     order = [c for c in SPLIT_COMPARISONS if c in set(table.condition)]
-    ticks = {"fraction": "embedded path", "photos": "real photos"}
-    return protocol_table.plot_first_frame(table, order, ticks)
+    return protocol_table.plot_first_frame(table, order, SPLIT_NAMES)
 
 
 def f03_first_frame(v: Values) -> str:
-    return protocol_table.first_frame_sentence(v, "comparison")
+    named = tidy_frame(v).replace({"condition": SPLIT_NAMES})
+    return protocol_table.first_frame_sentence(named.to_dict("records"), "comparison")
 
 
 # the paper's claim that notebook 03 tests
