@@ -170,7 +170,12 @@ def test_the_new_verdicts_follow_their_numbers():
     maps = [{"model": "lite0", "jaggedness": 0.2, "ci_low": 0.1, "ci_high": 0.3, "images": 9}]
 
     def depth_reader(verdicts: dict):
-        return lambda name: maps if name == "03_jaggedness_maps" else {"verdicts": verdicts}
+        def read(name):
+            if name == "03_depth_series":  # a run without the controlled series: the Lite verdict alone
+                raise FileNotFoundError(name)
+            return maps if name == "03_jaggedness_maps" else {"verdicts": verdicts}
+
+        return read
 
     assert depth.verdict(depth_reader({"a": "reproduced", "b": "reproduced"})).startswith("**reproduced**")
     mixed = depth.verdict(depth_reader({"a": "reproduced", "b": "inconclusive"}))
