@@ -158,12 +158,6 @@ def recipe_of(variant: str, seed: int) -> R.Recipe:
     return replace(catalogue.by_name()[f"canvas-{variant}-seed0"].recipe, seed=seed)
 
 
-def shipped_seeds(variant: str, folder: Path | None = None) -> list[int]:
-    """Seeds of canvas-<variant>-seed<k> listed in the weights manifest."""
-    networks = weights.read_manifest(folder)["networks"]
-    return [k for k in catalogue.CANVAS_SEEDS if f"canvas-{variant}-seed{k}" in networks]
-
-
 def load_networks(
     variants: Sequence[str] | None = None,
     seeds: Sequence[int] | None = None,
@@ -189,14 +183,7 @@ def load_networks(
                 identity = f"untrained-seed{k}-{weights.identity(recipe_of(v, k))}-{whiten_from.source}"
                 out.append(CanvasNetwork(v, k, module, f"canvas-{v}-untrained{k}", identity, None))
             continue
-        present = shipped_seeds(v, folder) if seeds is None else list(seeds)
-        if not present:
-            where = (folder or weights.weights_dir()) / weights.MANIFEST
-            raise weights.WeightsError(
-                f"No shipped network of variant {v!r} (canvas-{v}-seed{catalogue.CANVAS_SEEDS[0]} to "
-                f"seed{catalogue.CANVAS_SEEDS[-1]}) in {where}. {weights.REBUILD}"
-            )
-        for k in present:
+        for k in weights.seeds_to_load(f"canvas-{v}", v, seeds, catalogue.CANVAS_SEEDS, folder):
             name = f"canvas-{v}-seed{k}"
             module, _ = weights.load(name, folder)
             record = weights.entry(name, folder)

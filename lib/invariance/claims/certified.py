@@ -204,12 +204,6 @@ class C10Network:
     manifest_accuracy: float | None
 
 
-def shipped_seeds(variant: str, folder: Path | None = None) -> list[int]:
-    """Seeds of c10-<variant>-seed<k> listed in the weights manifest."""
-    networks = weights.read_manifest(folder)["networks"]
-    return [k for k in catalogue.SEEDS if f"c10-{variant}-seed{k}" in networks]
-
-
 def load_networks(
     variants: Sequence[str] | None = None,
     seeds: Sequence[int] | None = None,
@@ -232,14 +226,7 @@ def load_networks(
                 module = R.make_network(catalogue.C10_VARIANTS[v]).eval()
                 out.append(C10Network(v, k, module, f"c10-{v}-untrained{k}", f"untrained-seed{k}", None))
             continue
-        present = shipped_seeds(v, folder) if seeds is None else list(seeds)
-        if not present:
-            where = (folder or weights.weights_dir()) / weights.MANIFEST
-            raise weights.WeightsError(
-                f"No shipped network of variant {v!r} (c10-{v}-seed0 to seed{catalogue.SEEDS[-1]}) in "
-                f"{where}. {weights.REBUILD}"
-            )
-        for k in present:
+        for k in weights.seeds_to_load(f"c10-{v}", v, seeds, catalogue.SEEDS, folder):
             name = f"c10-{v}-seed{k}"
             module, _ = weights.load(name, folder)
             record = weights.entry(name, folder)

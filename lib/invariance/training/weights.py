@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,28 @@ def verified(name: str, folder: Path | None = None) -> tuple[dict[str, Any], Pat
             f"the manifest records {record['sha256'][:16]}.... {REBUILD}"
         )
     return record, path
+
+
+def seeds_to_load(
+    stem: str,
+    variant: str,
+    seeds: Sequence[int] | None,
+    candidates: Sequence[int],
+    folder: Path | None = None,
+) -> list[int]:
+    """The seeds k of the networks <stem>-seed<k> a notebook loads: the given ones, or (seeds None) those of
+    `candidates` the manifest lists; WeightsError naming `make weights` when that leaves none."""
+    if seeds is not None:
+        return list(seeds)  # a missing one fails in `load`, with its own name
+    networks = read_manifest(folder)["networks"]
+    present = [k for k in candidates if f"{stem}-seed{k}" in networks]
+    if not present:
+        where = (folder or weights_dir()) / MANIFEST
+        raise WeightsError(
+            f"No shipped network of variant {variant!r} ({stem}-seed{candidates[0]} to "
+            f"seed{candidates[-1]}) in {where}. {REBUILD}"
+        )
+    return present
 
 
 def verify_all(folder: Path | None = None) -> list[str]:
