@@ -95,7 +95,7 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
         "smoke": {"n_images": 2, "steps": 2, "crop_fractions": (0.4, 1.0), "embed_scales": (1.6,)},
         "default": {
             "models": ("lite0",),
-            "n_images": 50,
+            "n_images": 500,
             "steps": 8,
             "crop_fractions": (0.1, 0.4, 0.7, 1.0),
             "embed_scales": (1.3, 1.6, 1.9),
@@ -111,7 +111,7 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
         "smoke": {"n_images": 2, "grid": 2, "sides": (100,), "n_boxes": 2000},
         "default": {
             "models": ("lite0",),
-            "n_images": 40,
+            "n_images": 500,
             "grid": 4,
             "sides": (60, 100, 140),
             "n_boxes": None,

@@ -46,6 +46,7 @@ FIGURES: dict[str, Callable[[Values], str]] = {
     "06_photographers_bias": bias.f06_bias,
     "06_bias_beyond_size": bias.f06_beyond_size,
     "06_placement_invariance": bias.f06_placement,
+    "06_placement_by_first_frame": bias.f06_first_frame,
     "07_sampling_toy": aliasing.f07_toy,
     "07_total_stride_periodicity": aliasing.f07_periodicity,
     "07_stagewise_invariance": aliasing.f07_stages,
