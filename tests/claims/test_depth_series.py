@@ -108,4 +108,4 @@ def test_the_figure_marks_untrained_networks_and_the_band():
     fig = D.plot_series(t, D.contrast(pairs, t), untrained=True)
     texts = [x.get_text() for x in fig.axes[0].texts]
     assert "UNTRAINED" in texts
-    assert "(outside band)" in fig.axes[0].get_xticklabels()[0].get_text()
+    assert "(outside the band)" in fig.axes[0].get_xticklabels()[0].get_text()

@@ -54,16 +54,17 @@ def network_name(depth: int, seed: int) -> str:
 
 def load_networks(
     depths: Sequence[int] = DEPTHS,
-    seeds: Sequence[int] = catalogue.SEEDS,
+    seeds: Sequence[int] | None = None,
     pretrained: bool = True,
     folder: Path | None = None,
 ) -> list[certified.C10Network]:
-    """The series' networks, depth-major, as certified.C10Network with variant "depth <d>". pretrained: the
+    """The series' networks, depth-major, as certified.C10Network with variant "depth <d>"; seeds None: the
+    catalogue's (every depth x seed must be shipped: the series' CIs need them all). pretrained: the
     shipped, digest-verified networks (a missing one raises weights.WeightsError naming `make weights`);
     otherwise each depth at random initialisation (torch seed k), labelled untrained."""
     out = []
     for d in depths:
-        for k in seeds:
+        for k in catalogue.SEEDS if seeds is None else seeds:
             if not pretrained:
                 torch.manual_seed(k)
                 module = R.make_network(R.Net(depth=d)).eval()
@@ -181,7 +182,7 @@ def plot_series(table: pd.DataFrame, diffs: pd.DataFrame, untrained: bool = Fals
     """P(top-1 change) per one-pixel step against depth (all steps; steps from a correct frame), 95% CIs over
     seeds and images, the test accuracy under each depth, depths outside the accuracy band greyed."""
     use_style()
-    fig, ax = plt.subplots(figsize=(6.2, 3.8))
+    fig, ax = plt.subplots(figsize=(8.6, 3.9))
     t = table.sort_values("depth")
     for i, (measure, name) in enumerate(
         (("p_top1_change", "all steps"), ("p_top1_change_given_correct", "steps from a correct frame"))
@@ -202,7 +203,7 @@ def plot_series(table: pd.DataFrame, diffs: pd.DataFrame, untrained: bool = Fals
         if not r.in_band:
             ax.axvspan(r.depth - 0.4, r.depth + 0.4, color="0.9", lw=0, zorder=0)
     acc = [
-        f"{d}\nacc {a:.3f}" + ("" if band else "\n(outside band)")
+        f"{d}\ntest acc {a:.3f}" + ("" if band else "\n(outside the band)")
         for d, a, band in zip(t.depth, t.test_accuracy, t.in_band, strict=True)
     ]
     ax.set_xticks(t.depth, acc if t.test_accuracy.notna().all() else [str(d) for d in t.depth], fontsize=8)
@@ -212,7 +213,8 @@ def plot_series(table: pd.DataFrame, diffs: pd.DataFrame, untrained: bool = Fals
     if len(band):
         r = band[band.measure == "p_top1_change"].iloc[0]
         ax.set_title(
-            f"depth {r.deeper} minus depth {r.shallower}: {r.difference:+.3f} [{r.low:+.3f}, {r.high:+.3f}]",
+            f"depth {r.deeper} minus depth {r.shallower} (the depths within {ACCURACY_BAND} of the best test "
+            f"accuracy): {r.difference:+.3f} [{r.low:+.3f}, {r.high:+.3f}]",
             fontsize=9,
         )
     if untrained:
@@ -256,9 +258,11 @@ def f03_series(v: Values) -> str:
         for r in t.itertuples()
     )
     word, reason = verdict_series(v)
+    lo, hi = int(t.seeds.min()), int(t.seeds.max())
     return (
-        f"A plain CNN family at depths {', '.join(str(d) for d in t.depth)} (seeds per depth: "
-        f"{int(t.seeds.min())}-{int(t.seeds.max())}, {int(t.images.max())} CIFAR-10 test images, 24 px on a "
+        f"A plain CNN family at depths {', '.join(str(d) for d in t.depth)} ("
+        f"{lo if lo == hi else f'{lo}-{hi}'} seed{'s' if hi > 1 else ''} per depth, "
+        f"{int(t.images.max())} CIFAR-10 test images, 24 px on a "
         f"black 32 px canvas, 8 one-pixel steps): P(top-1 change) per step {parts}. "
         f'Verdict on "deeper is less invariant": {verdict_text(word, reason)}.'
     )
