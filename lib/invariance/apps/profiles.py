@@ -78,8 +78,8 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "02_protocols": {"smoke": {}, "default": {}, "paper": {"models": ("inception_resnet_v2",)}},
     # depth_pixels: the object's side in px on every canvas for the size-matched depth comparison;
-    # series_images CIFAR-10 test images (None: all 10,000) and series_seeds (None: every shipped seed) for the
-    # controlled depth series (depth_series: the shipped depth 1-4 networks, untrained in the dry run)
+    # series_images CIFAR-10 test images (None: all 10,000) and series_seeds (None: every shipped seed) for
+    # the controlled depth series (depth_series: the shipped depth 1-4 networks, untrained in the dry run)
     "03_jaggedness_maps": {
         "smoke": {
             "n_images": 3,
@@ -314,7 +314,13 @@ _DRY_COMMON: dict[str, Any] = {"pretrained": False, "device": "cpu", "batch_size
 _DRY_RUN: dict[str, dict[str, Any]] = {
     "01_jagged_examples": {"n_images": 2, "span": 2, "size_steps": 2, "clip_frames": 3},
     "02_protocols": {},
-    "03_jaggedness_maps": {"n_images": 2, "span": 2, **_DRY_FRAMING, "series_images": 4, "series_seeds": (0,)},
+    "03_jaggedness_maps": {
+        "n_images": 2,
+        "span": 2,
+        **_DRY_FRAMING,
+        "series_images": 4,
+        "series_seeds": (0,),
+    },
     "04_protocol_table": {"n_images": 2, "steps": 1},
     "05_crop_rescale_sweep": {
         "n_images": 2,
