@@ -49,7 +49,8 @@ def test_rows_follow_the_catalogue_and_say_why_a_file_is_float32(tmp_path, monke
     assert (
         "typical 0.810, atypical-interior 0.800, border 0.500" in lines[1] and "float16 (no test" in lines[1]
     )
-    assert f"2 of the catalogue's {len(catalogue.networks())} networks trained so far (3.0 MB)" in text
+    assert f"2 of the catalogue's {len(catalogue.networks())} networks trained so far (3.0 MB; all" in text
+    assert f"at most {catalogue.projected_bytes() / 1e6:.1f} MB of the 40 MB allowed" in text
 
 
 def test_recipe_table_reads_the_probe_logs_and_groups_shipped_networks_by_configuration(

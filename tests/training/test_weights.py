@@ -318,3 +318,18 @@ def test_a_resumed_network_keeps_its_checkpoints_thread_count(tmp_path, monkeypa
         torch.set_num_threads(before)
     assert app.threads_for(net, "fp32", 3) == 1
     assert app.status(net, "fp32", tmp_path) == "step 2"
+
+
+def test_the_shipped_weights_fit_the_40_mb_allowance():
+    # what is shipped now, and what the whole catalogue will be in float32 (half precision only where it
+    # changes no test top-1, so float32 is the bound); the per-network allowance covers each shipped file's
+    # header and its manifest entry
+    folder = W.weights_dir()
+    assert sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) <= catalogue.SHIPPED_LIMIT_BYTES
+    networks = catalogue.by_name()
+    for name, entry in W.read_manifest(folder)["networks"].items():
+        state = R.make_network(networks[name].recipe.net).state_dict()
+        tensors = sum(4 * t.numel() for t in state.values())
+        used = (folder / f"{name}.safetensors").stat().st_size - tensors + len(json.dumps(entry))
+        assert used <= catalogue._HEADER_BYTES, name
+    assert catalogue.projected_bytes() <= catalogue.SHIPPED_LIMIT_BYTES

@@ -49,7 +49,9 @@ def readme_section(folder: Path | None = None) -> str:
     total = sum(manifest[n]["bytes"] for n in shipped) / 1e6
     rows += [
         "",
-        f"{len(shipped)} of the catalogue's {len(order)} networks trained so far ({total:.1f} MB); "
+        f"{len(shipped)} of the catalogue's {len(order)} networks trained so far ({total:.1f} MB; all "
+        f"{len(order)} in float32: at most {catalogue.projected_bytes() / 1e6:.1f} MB of the "
+        f"{catalogue.SHIPPED_LIMIT_BYTES / 1e6:.0f} MB allowed); "
         "`python -m invariance.apps.weights --list` shows the others and their estimated time.",
     ]
     return "\n".join(rows)

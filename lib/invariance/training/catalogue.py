@@ -127,6 +127,20 @@ def networks() -> list[Network]:
     return out
 
 
+SHIPPED_LIMIT_BYTES = 40_000_000  # issue 33: everything in weights/ (files and manifest) at most 40 MB
+_HEADER_BYTES = 16_000  # a safetensors header and a manifest entry per network, rounded up (measured < 12 kB)
+
+
+def projected_bytes() -> int:
+    """What weights/ holds once every catalogue network is shipped in float32: the parameters and buffers of
+    each network (4 bytes per element) plus a header and manifest allowance per network."""
+    total = 0
+    for network in networks():
+        state = R.make_network(network.recipe.net).state_dict()
+        total += sum(4 * t.numel() for t in state.values()) + _HEADER_BYTES
+    return total
+
+
 def by_name() -> dict[str, Network]:
     return {n.name: n for n in networks()}
 
