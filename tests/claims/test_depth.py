@@ -142,5 +142,14 @@ def test_the_controlled_series_decides_the_claim_when_it_is_testable():
     text = depth.verdict(read)
     assert text.startswith("**reproduced**: in the controlled CIFAR-10 depth series, depth 4 minus depth 2")
     assert text.count("**") == 2 and "With EfficientNet-Lite0/1/2: inconclusive" in text
+    series_headline = "CIFAR-10 CNN depth 4 minus depth 2, P(top-1 change): +0.050 [+0.020, +0.080]"
+    assert depth.headline(read) == series_headline
     del sidecars["03_depth_series"]
     assert depth.verdict(read).startswith("**inconclusive**: no controls in this run")
+    sidecars["03_depth_controls"] = {
+        "differences": [
+            {"deeper": "lite2", "shallower": "lite0", "comparison": "fraction"}
+            | {"difference": -0.05, "low": -0.1, "high": 0.01}
+        ]
+    }
+    assert depth.headline(read).startswith("Lite2 minus Lite0, P(top-1 change) (fraction): -0.050")

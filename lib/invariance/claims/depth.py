@@ -362,11 +362,24 @@ def _verdict_lite(read) -> str:
 # claims at a glance (README): the claim in a line, the paper's evidence, the figure, the key number
 SHORT = CLAIM
 PAPER_EVIDENCE = "jaggedness maps: VGG16, ResNet50, InceptionResNetV2 increasingly jagged"
-FIGURE = "03_depth_controls"
+FIGURE = "03_depth_series"
 
 
 def headline(read) -> str:
-    """Deepest minus shallowest P(top-1 change) per one-pixel step, paired, 95% CI (the first control)."""
+    """The controlled series' deepest minus shallowest depth in the accuracy band, P(top-1 change) per
+    one-pixel step, 95% CI; without the series, the Lite networks' (the first control, paired)."""
+    try:
+        series = tidy_frame(read("03_depth_series")["differences"])
+    except FileNotFoundError:
+        series = None
+    if series is not None and len(series):
+        band = series[(series.scope == "in band") & (series.measure == "p_top1_change")]
+        if len(band):
+            r = band.iloc[0]
+            return (
+                f"CIFAR-10 CNN depth {r.deeper} minus depth {r.shallower}, P(top-1 change): "
+                f"{r.difference:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
+            )
     d = tidy_frame(read("03_depth_controls")["differences"]).iloc[0]
     return (
         f"{model_name(d.deeper)} minus {model_name(d.shallower)}, P(top-1 change) ({d.comparison}): "
