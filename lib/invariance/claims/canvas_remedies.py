@@ -183,10 +183,9 @@ def load_networks(
                 identity = f"untrained-seed{k}-{weights.identity(recipe_of(v, k))}-{whiten_from.source}"
                 out.append(CanvasNetwork(v, k, module, f"canvas-{v}-untrained{k}", identity, None))
             continue
-        for k in weights.seeds_to_load(f"canvas-{v}", v, seeds, catalogue.CANVAS_SEEDS, folder):
-            name = f"canvas-{v}-seed{k}"
-            module, _ = weights.load(name, folder)
-            record = weights.entry(name, folder)
+        for k, name, module, record in weights.load_seeds(
+            f"canvas-{v}", v, seeds, catalogue.CANVAS_SEEDS, folder
+        ):
             out.append(CanvasNetwork(v, k, module, name, record["sha256"], record.get("test_accuracy")))
     return out
 
