@@ -13,6 +13,7 @@ from invariance.apps import profiles, run_notebooks
 from invariance.core import paths
 
 NOTEBOOKS = run_notebooks.notebooks()
+DRAFTS = sorted((paths.project_root() / "notebooks" / "drafts").glob("*.ipynb"))  # their switch is a rerun
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def dry_run_env(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", NOTEBOOKS + DRAFTS, ids=lambda p: p.stem)
 def test_notebook_runs_its_paper_code_path(path, dry_run_env):
     root, val = dry_run_env
     run_notebooks.run_notebook(path, "paper", root / "notebooks")

@@ -174,6 +174,7 @@ def read_values(pairs: pd.DataFrame, untrained: bool = False):
             "bias": C.bias_contrasts(pairs),
             "remedies": C.remedy_contrasts(pairs),
             "accuracy": C.accuracy_contrasts(pairs),
+            "networks": nets,
         },
     }
     stored = json.loads(json.dumps(tidy(values)))
@@ -334,6 +335,7 @@ def test_sentences_and_figures_say_untrained_and_carry_the_numbers():
     assert zones.startswith("UNTRAINED networks") and "atypical interior (d = 40)" in zones
     assert "photographer 0.500 [" in zones and "accuracy 1.00 [1.00, 1.00]" in zones
     contrasts = C.f09_contrasts(read(C.CONTRASTS_FIGURE))
+    assert contrasts.startswith("UNTRAINED networks")
     assert "P(top-1 change): +0.400 [" in contrasts and "on all 40 images" in contrasts
     assert "uniform: typical -0.100 [-0.197, -0.003] (removes; matched -0.100" in contrasts
     assert not C.f09_zones(read_values(pairs)(C.ZONES_FIGURE)).startswith("UNTRAINED")
@@ -358,3 +360,19 @@ def test_the_drafts_closing_cell_reads_its_own_figures_and_both_claims(tmp_path,
     assert C.CLAIM in text and B.CLAIM in text and text.count("**Verdict**") == 2
     assert "09_remedies_setup" not in text  # the numbered notebook's figures are not the draft's
     assert findings.claims_of("09") == [findings.CLAIMS["09"]]  # the registry itself is unchanged
+
+
+def test_the_readme_table_after_the_switch_reads_both_sidecars(tmp_path):
+    spec = {("photographer", TYPICAL): (16, 0), ("photographer-blurpool", TYPICAL): (8, 0)}
+    read = read_values(hand_made(spec))
+    for name in (C.ZONES_FIGURE, C.CONTRASTS_FIGURE):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"values": read(name)}))
+    text = C.readme_table(tmp_path)
+    lines = text.splitlines()
+    assert lines[0].startswith("| variant | P(top-1 change) typical | P(top-1 change) atypical interior |")
+    assert lines[2].startswith("| photographer (baseline) | 0.400 [") and lines[2].endswith(
+        "| 1.00 / 1.00 / 1.00 |"
+    )
+    assert "40 CIFAR-10 test images x 3 seed(s) per variant" in text
+    assert "photographer + BlurPool (antialiasing) in the typical zone -0.200 [" in text
+    assert "uniform placement (augmentation) in the atypical interior zone +0.000" in text

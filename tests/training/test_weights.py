@@ -187,6 +187,17 @@ def test_a_missing_file_or_entry_names_make_weights(shipped):
         W.load("tiny-seed0", folder)
 
 
+def test_load_seeds_loads_the_shipped_seeds_with_their_entries(shipped):
+    run, folder = shipped
+    [(k, name, model, record)] = W.load_seeds("tiny", "tiny", None, (0, 1), folder)  # seed 1 never shipped
+    assert (k, name) == (0, "tiny-seed0") and record == W.entry("tiny-seed0", folder)
+    assert same_state(model, W.load("tiny-seed0", folder)[0]) and not model.training
+    with pytest.raises(W.WeightsError, match="No network 'tiny-seed1'.*make weights"):
+        W.load_seeds("tiny", "tiny", [1], (0, 1), folder)
+    with pytest.raises(W.WeightsError, match="No shipped network of variant 'other'.*make weights"):
+        W.load_seeds("other", "other", None, (0, 1), folder)
+
+
 def test_make_figures_verifies_every_shipped_digest_before_any_notebook(shipped, monkeypatch, capsys):
     from invariance.apps import run_notebooks
 

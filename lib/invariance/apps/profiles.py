@@ -255,17 +255,58 @@ _NOTEBOOKS: dict[str, dict[str, dict[str, Any]]] = {
         "default": {"n_images": 400, "margin_bins": 4, "remedy_models": ("lite0",), "remedy_radius": 16},
         "paper": {"n_images": 2000, "margin_bins": 4, "remedy_models": None, "remedy_radius": 16},
     },
-    # Notebook 09 redesigned, on the shipped canvas networks (claims/canvas_remedies.py; drafted in
-    # notebooks/drafts/09_remedies_shipped.ipynb until the canvas networks are trained): `variants` (None: the
-    # catalogue's three) x `seeds` (None: every shipped seed; smoke: untrained networks at init seeds 0 and 1,
-    # the catalogue's architectures), n_test CIFAR-10 test images, one one-pixel pair per image and zone.
-    # Default not yet measured (no canvas network exists); the untrained architectures under load on this
-    # CPU, one thread: ~6 ms (stride) and ~15 ms (BlurPool) per 112 px frame, so 1,000 images x 3 zones x 2
-    # frames x 9 networks ~8 min cold, cached per network.
+    # Notebook 09 redesigned, on the shipped canvas networks (claims/canvas_remedies.py, canvas_curves.py;
+    # drafted in notebooks/drafts/09_remedies_shipped.ipynb until the canvas networks are trained): `variants`
+    # (None: the catalogue's three) x `seeds` (None: every shipped seed; smoke: untrained networks at init
+    # seeds 0 and 1, the catalogue's architectures). n_test CIFAR-10 test images, one one-pixel pair per image
+    # and zone (the verdicts); n_curve of them at every diagonal offset (81 frames each: the position curves);
+    # n_size_test of them resized to each side in `sizes`, size_steps one-pixel steps around the canvas centre
+    # (size_steps + 1 frames each). models / n_images / steps: the ImageNet part (resnet50 vs the
+    # antialiased resnetblur50, Table 1 protocols), paper profile only (no offline weights); smoke runs it on
+    # Lite0 (random weights, like everything in smoke) and 2 images to keep the code path tested.
+    # Default cost, cold (an untrained network costs what a trained one does), from timed untrained runs on
+    # this 2-core CPU under load from background training: one network's whole diagonal on 200 images took
+    # 6.2 ms of CPU time per 112 px frame (stride; 101 s CPU, 191 s wall) and 14.3 ms (BlurPool, 100 images).
+    # Frames per network: zones 1,000 x 3 x 2 = 6,000; curves 200 x 81 = 16,200; sizes 300 x 6 x 3 = 5,400.
+    # For 6 stride + 3 BlurPool networks ~2,200 CPU s (zones ~480, curves ~1,300, sizes ~430), about 20 min
+    # of wall time on both idle cores; cached per network, so a rerun reads the tables.
     "09_remedies_shipped": {
-        "smoke": {"models": (), "pretrained": False, "n_test": 8, "variants": None, "seeds": (0, 1)},
-        "default": {"models": (), "n_test": 1000, "variants": None, "seeds": None},
-        "paper": {"models": (), "n_test": None, "variants": None, "seeds": None},
+        "smoke": {
+            "models": ("lite0",),
+            "n_images": 2,
+            "steps": 2,
+            "pretrained": False,
+            "n_test": 8,
+            "variants": None,
+            "seeds": (0, 1),
+            "n_curve": 2,
+            "sizes": (24, 32, 40),
+            "size_steps": 1,
+            "n_size_test": 4,
+        },
+        "default": {
+            "models": (),
+            "n_images": 0,
+            "steps": 8,
+            "n_test": 1000,
+            "variants": None,
+            "seeds": None,
+            "n_curve": 200,
+            "sizes": (16, 24, 32, 40, 48, 64),
+            "size_steps": 2,
+            "n_size_test": 300,
+        },
+        "paper": {
+            "models": ("resnet50", "resnetblur50"),
+            "steps": 8,
+            "n_test": None,
+            "variants": None,
+            "seeds": None,
+            "n_curve": 2000,
+            "sizes": (16, 24, 32, 40, 48, 64),
+            "size_steps": 2,
+            "n_size_test": 2000,
+        },
     },
     # models / n_images: the ImageNet part (resnet50 vs the antialiased resnetblur50), paper profile only
     # (no offline weights for either); smoke runs it on Lite0 and 2 images to keep the code path tested.
@@ -347,7 +388,16 @@ _DRY_RUN: dict[str, dict[str, Any]] = {
     },
     "10_certified_shifts": {"n_images": 4, "cert_images": 1, "seeds": (0,)},
     "11_real_networks": {"n_images": 2, "margin_bins": 2, "remedy_models": None, "remedy_radius": 16},
-    "09_remedies_shipped": {"n_test": 8, "seeds": (0,)},
+    "09_remedies_shipped": {
+        "n_images": 2,
+        "steps": 1,
+        "n_test": 8,
+        "seeds": (0,),
+        "n_curve": 2,
+        "sizes": (24, 32),
+        "size_steps": 1,
+        "n_size_test": 4,
+    },
     "09_remedies": {
         "n_images": 2,
         "steps": 1,

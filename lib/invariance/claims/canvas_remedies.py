@@ -42,12 +42,13 @@ from invariance.presentation.text import (
     NOT_REPRODUCED,
     REPRODUCED,
     Values,
+    sidecar_values,
     tidy_frame,
     value_range,
     verdict_text,
 )
 from invariance.runner import cache, evaluate
-from invariance.sources import cifar
+from invariance.sources import cifar, paper
 from invariance.sources.cifar import Split
 from invariance.training import catalogue, weights
 from invariance.training import recipe as R
@@ -183,10 +184,9 @@ def load_networks(
                 identity = f"untrained-seed{k}-{weights.identity(recipe_of(v, k))}-{whiten_from.source}"
                 out.append(CanvasNetwork(v, k, module, f"canvas-{v}-untrained{k}", identity, None))
             continue
-        for k in weights.seeds_to_load(f"canvas-{v}", v, seeds, catalogue.CANVAS_SEEDS, folder):
-            name = f"canvas-{v}-seed{k}"
-            module, _ = weights.load(name, folder)
-            record = weights.entry(name, folder)
+        for k, name, module, record in weights.load_seeds(
+            f"canvas-{v}", v, seeds, catalogue.CANVAS_SEEDS, folder
+        ):
             out.append(CanvasNetwork(v, k, module, name, record["sha256"], record.get("test_accuracy")))
     return out
 
@@ -460,6 +460,25 @@ def remedy_contrasts(pairs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def compare_with_paper(zones: pd.DataFrame, imagenet: pd.DataFrame) -> pd.DataFrame:
+    """P(top-1 change) per variant and zone (zone_table) and each variant's difference from the photographer
+    baseline (negative: fewer changes); prints the paper's claim and, where measured (paper profile), the
+    antialiased ImageNet network's (resnetblur50) P(top-1 change) per Table 1 protocol (imagenet:
+    evaluate.protocol_summary, empty offline)."""
+    p = zones.pivot(index="variant", columns="zone", values="p_top1_change")
+    p = p.reindex(index=[v for v in VARIANTS if v in p.index], columns=[z for z in ZONES if z in p.columns])
+    out = p.rename(columns=lambda z: f"P(change) {z}")
+    if BASELINE in p.index:
+        for z in p.columns:
+            out[f"minus baseline, {z}"] = p[z] - p.loc[BASELINE, z]
+    value, source = paper.HEADLINE["p_top1_change_antialiased"]
+    print(f"Paper: remedies are partial; {source} (paper value {value}).")
+    blur = imagenet[(imagenet.model == "resnetblur50") & (imagenet.metric == "p_top1_change")]
+    if len(blur):
+        print("Ours, ImageNet, resnetblur50:", dict(zip(blur.condition, blur.value.round(3), strict=True)))
+    return out.round(3)
+
+
 # --- the verdicts' shared rule: a result must survive matched accuracy -----------------------------------
 
 
@@ -622,7 +641,9 @@ def _diff(r) -> str:
     return f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]"
 
 
-def _untrained(v: Values) -> bool:
+def untrained_run(v: Values) -> bool:
+    """Whether a figure's sidecar values (with a "networks" table, network_table) come from untrained
+    networks only."""
     nets = tidy_frame(v.get("networks", [])) if isinstance(v, dict) else pd.DataFrame()
     return bool(len(nets)) and not nets.trained.astype(bool).any()
 
@@ -637,7 +658,7 @@ def f09_zones(v: Values) -> str:
             for _, r in t[t.zone == zone].iterrows()
         )
         parts.append(f"{zone.replace('-', ' ')} (d = {t[t.zone == zone].offsets.iloc[0]}): {cells}")
-    head = "UNTRAINED networks (the numbers test the code only). " if _untrained(v) else ""
+    head = "UNTRAINED networks (the numbers test the code only). " if untrained_run(v) else ""
     return (
         f"{head}P(top-1 change) under a one-pixel diagonal shift within each zone, "
         f"{int(t.images.max()):,} test images x {value_range(t.seeds, 0)} seed(s) per variant (95% CIs "
@@ -663,9 +684,10 @@ def f09_contrasts(v: Values) -> str:
             for r, m in zip(g[g.images == ALL].itertuples(), g[g.images == MATCHED].itertuples(), strict=True)
         )
         remedies.append(f"{remedy}: {cells}")
+    head = "UNTRAINED networks (the numbers test the code only). " if untrained_run(v) else ""
     return (
-        "Claim 3, photographer (atypical interior - typical) minus uniform (atypical interior - typical), "
-        f"P(top-1 change): {dod(ATYPICAL)}; with the border zone instead of the atypical interior: "
+        f"{head}Claim 3, photographer (atypical interior - typical) minus uniform (atypical interior - "
+        f"typical), P(top-1 change): {dod(ATYPICAL)}; with the border zone instead of the atypical interior: "
         f"{dod(BORDER)}. Claim 4, each remedy's P(top-1 change) minus the photographer baseline's: "
         + "; ".join(remedies)
         + " (95% CIs over seeds and test images)."
@@ -735,3 +757,36 @@ def headline(read) -> str:
         f"remedy minus photographer, P(top-1 change): {', '.join(cells)} (networks at "
         f"{value_range(zones.accuracy)} accuracy)"
     )
+
+
+def readme_table(folder: Path | None = None) -> str:
+    """docs/paper-vs-ours.md's remedies table on the shipped canvas networks (its "remedies" section after the
+    switch, notebooks/drafts/SWITCH.md): per variant, P(top-1 change) per zone with its 95% CI and the
+    first-frame accuracy per zone, from 09_canvas_zones' sidecar; then each remedy minus the baseline in the
+    zone its verdict reads, from 09_canvas_contrasts'."""
+    zones = tidy_frame(sidecar_values(ZONES_FIGURE, folder)["zones"]).set_index(["variant", "zone"])
+    rem = tidy_frame(sidecar_values(CONTRASTS_FIGURE, folder)["remedies"])
+    present = [z for z in ZONES if z in set(zones.index.get_level_values("zone"))]
+    head = " | ".join(f"P(top-1 change) {z.replace('-', ' ')}" for z in present)
+    rows = [
+        f"| variant | {head} | accuracy {' / '.join(z.replace('-', ' ') for z in present)} |",
+        "|" + " --- |" * (len(present) + 2),
+    ]
+    for variant in dict.fromkeys(zones.index.get_level_values("variant")):
+        cells = " | ".join(_cell(zones.loc[(variant, z)], "p_top1_change") for z in present)
+        acc = " / ".join(f"{zones.loc[(variant, z)].accuracy:.2f}" for z in present)
+        rows.append(f"| {NAMES.get(variant, variant)} | {cells} | {acc} |")
+    judged = rem[rem.judged.astype(bool) & (rem.images == ALL)]
+    diffs = "; ".join(
+        f"{NAMES.get(r.remedy, r.remedy)} in the {r.zone.replace('-', ' ')} zone {_diff(r._asdict())} "
+        f"({r.finding})"
+        for r in judged.itertuples()
+    )
+    seeds, images = value_range(zones.seeds, 0), f"{int(zones.images.max()):,}"
+    rows += [
+        "",
+        f"{images} CIFAR-10 test images x {seeds} seed(s) per variant, one one-pixel diagonal pair per image "
+        "and zone; 95% CIs over seeds and test images (metrics.seed_image_ci). Each remedy minus the "
+        f"photographer baseline in the zone its verdict reads, P(top-1 change): {diffs}.",
+    ]
+    return "\n".join(rows)

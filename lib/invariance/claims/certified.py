@@ -226,10 +226,7 @@ def load_networks(
                 module = R.make_network(catalogue.C10_VARIANTS[v]).eval()
                 out.append(C10Network(v, k, module, f"c10-{v}-untrained{k}", f"untrained-seed{k}", None))
             continue
-        for k in weights.seeds_to_load(f"c10-{v}", v, seeds, catalogue.SEEDS, folder):
-            name = f"c10-{v}-seed{k}"
-            module, _ = weights.load(name, folder)
-            record = weights.entry(name, folder)
+        for k, name, module, record in weights.load_seeds(f"c10-{v}", v, seeds, catalogue.SEEDS, folder):
             out.append(C10Network(v, k, module, name, record["sha256"], record["test_accuracy"]["test"]))
     return out
 

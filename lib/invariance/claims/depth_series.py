@@ -75,8 +75,7 @@ def load_networks(
                 )
                 continue
             name = network_name(d, k)
-            module, _ = weights.load(name, folder)
-            record = weights.entry(name, folder)
+            module, record = weights.load_with_entry(name, folder)
             out.append(
                 certified.C10Network(
                     f"depth {d}", k, module, name, record["sha256"], record["test_accuracy"]["test"]

@@ -24,8 +24,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+# Moved to canvas_curves for notebook 09 on the shipped networks; the old notebook 09 still calls them here
+# (re-exported by the redundant aliases) until the switch deletes this module (notebooks/drafts/SWITCH.md).
+from invariance.claims.canvas_curves import metric_ci, resized_objects, size_sentence, step_pairs
+from invariance.claims.canvas_curves import position_curves as position_curves
+from invariance.claims.canvas_curves import position_probs as position_probs
+from invariance.claims.canvas_curves import size_table as size_table
 from invariance.kernels import metrics
-from invariance.kernels.transforms import diagonal_positions, embed, paste, resize
+from invariance.kernels.transforms import diagonal_positions, embed
 from invariance.presentation.figures import ci_whiskers, label, use_style
 from invariance.presentation.text import (
     INCONCLUSIVE,
@@ -37,7 +43,7 @@ from invariance.presentation.text import (
     value_range,
     verdict_text,
 )
-from invariance.runner import cache, evaluate
+from invariance.runner import cache
 from invariance.sources.cifar import Split
 from invariance.training.cnn import Architecture, TrainConfig, Trained, trained, weights_digest
 from invariance.training.placement import PlacementDistribution
@@ -84,40 +90,10 @@ def train_variants(
     }
 
 
-@torch.no_grad()
-def position_probs(
-    model: torch.nn.Module,
-    objects: torch.Tensor,
-    offsets: torch.Tensor,
-    canvas: int,
-    batch: int = 512,
-    device: str = "cpu",
-) -> torch.Tensor:
-    """Softmax of the model for every object (N, 3, h, w) uint8 at every offset (K, 2): (N, K, classes),
-    computed on device, returned on the CPU."""
-    n, k = len(objects), len(offsets)
-    model = model.to(device, memory_format=torch.channels_last)  # ~1.5x faster on CPU; same weights
-    obj_idx = torch.arange(n).repeat_interleave(k)
-    off_idx = torch.arange(k).repeat(n)
-    out = []
-    for i in range(0, n * k, batch):
-        sel = slice(i, i + batch)
-        x = paste(objects[obj_idx[sel]].to(device), offsets[off_idx[sel]], canvas)[0].float().div_(255)
-        out.append(model(x.contiguous(memory_format=torch.channels_last)).softmax(1).cpu())
-    model.to("cpu")
-    return torch.cat(out).view(n, k, -1)
-
-
 def zone(midpoint: np.ndarray, centre: float, sigma: float) -> np.ndarray:
     """'centre' within 1 sigma of the canvas centre, 'edge' at least 3 sigma away, else 'between'."""
     dist = np.abs(np.asarray(midpoint, dtype=float) - centre)
     return np.where(dist <= sigma, "centre", np.where(dist >= 3 * sigma, "edge", "between"))
-
-
-def _step_pairs(probs: torch.Tensor, labels: torch.Tensor, step: str) -> pd.DataFrame:
-    """evaluate.pairs_of for objects 0..N-1 (probs (N, K, C)), frame_a named `step`, frame_b dropped."""
-    table = evaluate.pairs_of(probs, range(len(probs)), labels)
-    return table.drop(columns="frame_b").rename(columns={"frame_a": step})
 
 
 def diagonal_pairs(run: Trained, test: Split, device: str = "cpu") -> pd.DataFrame:
@@ -126,7 +102,7 @@ def diagonal_pairs(run: Trained, test: Split, device: str = "cpu") -> pd.DataFra
     p = run.config.placement
     offsets = diagonal_positions((0, 0), p.max_offset)
     probs = position_probs(run.model, test.images, offsets, p.canvas, device=device)
-    table = _step_pairs(probs, test.labels, "offset")
+    table = step_pairs(probs, test.labels, "offset")
     table["midpoint"] = table.offset + 0.5
     table["zone"] = zone(table.midpoint.to_numpy(), p.centre, p.sigma)
     return table
@@ -142,11 +118,11 @@ def size_pairs(
     for side in sizes:
         if side + steps > canvas:
             raise ValueError(f"{side}px objects moved {steps}px do not fit the {canvas}px canvas")
-        objects = (resize(test.images.float() / 255, (side, side)) * 255).round().to(torch.uint8)
+        objects = resized_objects(test.images, side)
         start = (canvas - side - steps) // 2
         offsets = diagonal_positions((start, start), steps)
         probs = position_probs(run.model, objects, offsets, canvas, device=device)
-        tables.append(_step_pairs(probs, test.labels, "step").assign(size=side))
+        tables.append(step_pairs(probs, test.labels, "step").assign(size=side))
     return pd.concat(tables, ignore_index=True)
 
 
@@ -191,33 +167,6 @@ def evaluate_sizes(
     return _cached_runs(runs, "remedies-sizes", key, lambda run: size_pairs(run, test, sizes, device=device))
 
 
-def _ci(t: pd.DataFrame, metric: str) -> dict[str, float]:
-    """A pair metric of trained networks with its 95% CI over seeds and test images (seed_image_ci) and
-    the interval a rerun with new trainings should land in (rerun_interval): {metric, metric_low,
-    metric_high, metric_rerun_low, metric_rerun_high}."""
-    v = metrics.PAIR_METRICS[metric](t)
-    mean, lo, hi = metrics.seed_image_ci(v, t.seed, t.image_id)
-    r_lo, r_hi = metrics.rerun_interval(v, t.seed, t.image_id)
-    return {
-        metric: mean,
-        f"{metric}_low": lo,
-        f"{metric}_high": hi,
-        f"{metric}_rerun_low": r_lo,
-        f"{metric}_rerun_high": r_hi,
-    }
-
-
-def size_table(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Per variant x object size: accuracy and P(top-1 change) with 95% CIs over seeds and test images."""
-    rows = []
-    for (variant, side), t in pairs.groupby(["variant", "size"], sort=False):
-        row = {"variant": variant, "size": side}
-        for metric in ("accuracy", "p_top1_change"):
-            row |= _ci(t, metric)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def remedies_table(pairs: pd.DataFrame) -> pd.DataFrame:
     """Per variant x zone (centre, edge) x metric: value with a 95% CI over seeds and test images (crossed
     bootstrap: training noise included), the per-seed values and their spread (max - min)."""
@@ -226,7 +175,7 @@ def remedies_table(pairs: pd.DataFrame) -> pd.DataFrame:
         for where in ZONES:
             t = per_variant[per_variant.zone == where]
             for metric in ("accuracy", "p_top1_change", "mac"):
-                c = _ci(t, metric)
+                c = metric_ci(t, metric)
                 by_seed = metrics.PAIR_METRICS[metric](t).groupby(t.seed).mean()
                 rows.append(
                     {
@@ -258,19 +207,6 @@ def wide(table: pd.DataFrame) -> pd.DataFrame:
     out = table.pivot_table(index="variant", columns=["metric", "zone"], values="value", sort=False)
     order = pd.MultiIndex.from_product([["accuracy", "p_top1_change", "mac"], list(ZONES)])
     return out.reindex(columns=order)
-
-
-def position_curves(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Mean accuracy, P(top-1 change) and MAC per variant and diagonal offset (seeds and images pooled),
-    each with a 95% CI over seeds and test images (<metric>_low, <metric>_high; seed_image_ci) and the
-    number of test images per point (images)."""
-    rows = []
-    for (variant, offset), t in pairs.groupby(["variant", "offset"], sort=False):
-        row = {"variant": variant, "offset": offset, "images": t.image_id.nunique()}
-        for metric in ("accuracy", "p_top1_change", "mac"):
-            row |= _ci(t, metric)
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def comparisons(pairs: pd.DataFrame, metric: str = "p_top1_change") -> pd.DataFrame:
@@ -633,39 +569,7 @@ def f09_controlled(v: Values) -> str:
 
 
 def f09_size(v: Values) -> str:
-    t = tidy_frame(v)
-    parts = []
-    for variant, g in t.groupby("variant", sort=False):
-        g = g.set_index("size")
-        parts.append(
-            f"{display_name(variant)} accuracy {value_range(g.accuracy)} (best at {g.accuracy.idxmax()} px), "
-            "P(top-1 change) "
-            + " / ".join(
-                f"{g.p_top1_change[s]:.2f}" for s in (g.index.min(), 32, g.index.max()) if s in g.index
-            )
-            + f" at {g.index.min()} / 32 / {g.index.max()} px"
-        )
-    text = f"Object size against the training size (32 px): {'; '.join(parts)}."
-    largest = int(t["size"].max())
-    at = t.set_index(["variant", "size"])
-    both = [v for v in dict.fromkeys(t.variant) if (v, 32) in at.index and (v, largest) in at.index]
-    if both and largest > 32 and "p_top1_change_low" in t:
-        lower = [
-            display_name(v)
-            for v in both
-            if at.loc[(v, largest), "p_top1_change_high"] < at.loc[(v, 32), "p_top1_change_low"]
-        ]
-        below = sum(at.loc[(v, largest), "p_top1_change"] < at.loc[(v, 32), "p_top1_change"] for v in both)
-        text += (
-            f" P(top-1 change) at {largest} px is below its value at the training size (CIs apart) for "
-            f"{', '.join(lower)} ({len(lower)} of {len(both)} variants): larger objects change "
-            "less even past the size the networks were trained on, not what a typicality account "
-            "predicts (the fewest changes at the typical size)."
-            if lower
-            else f" P(top-1 change) at {largest} px vs 32 px: the CIs overlap for every variant (point "
-            f"estimates lower at {largest} px for {below} of {len(both)})."
-        )
-    return text
+    return size_sentence(tidy_frame(v), 32, display_name)
 
 
 # the paper's claim that notebook 09 tests

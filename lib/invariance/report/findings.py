@@ -16,6 +16,7 @@ from invariance.claims import (
     aliasing,
     bias,
     canvas_bias,
+    canvas_curves,
     canvas_remedies,
     certified,
     crop_rescale,
@@ -111,8 +112,11 @@ CLAIMS: dict[str, Claim] = {
 DRAFTS: dict[str, tuple[dict[str, Callable[[Values], str]], dict[str, Claim]]] = {
     "09_remedies_shipped": (
         {
+            canvas_curves.SETUP_FIGURE: canvas_curves.f09_setup,
+            canvas_curves.POSITIONS_FIGURE: canvas_curves.f09_positions,
             canvas_remedies.ZONES_FIGURE: canvas_remedies.f09_zones,
             canvas_remedies.CONTRASTS_FIGURE: canvas_remedies.f09_contrasts,
+            canvas_curves.SIZE_FIGURE: canvas_curves.f09_size,
         },
         {"09": _claim(canvas_remedies), "09.2": _claim(canvas_bias)},
     ),

@@ -208,6 +208,23 @@ def seeds_to_load(
     return present
 
 
+def load_seeds(
+    stem: str,
+    variant: str,
+    seeds: Sequence[int] | None,
+    candidates: Sequence[int],
+    folder: Path | None = None,
+) -> list[tuple[int, str, nn.Module, dict[str, Any]]]:
+    """The networks <stem>-seed<k> a notebook loads (seeds_to_load: the given seeds, or those of candidates
+    the manifest lists), each digest-verified with its manifest entry: [(k, name, model, entry)].
+    WeightsError naming `make weights` when none is shipped or a given seed is missing."""
+    out = []
+    for k in seeds_to_load(stem, variant, seeds, candidates, folder):
+        name = f"{stem}-seed{k}"
+        out.append((k, name, *load_with_entry(name, folder)))
+    return out
+
+
 def verify_all(folder: Path | None = None) -> list[str]:
     """Every network the manifest lists, digest-verified (`verified`); returns their names. WeightsError
     naming `make weights` at the first missing or damaged file: `make figures` checks this first, so a
@@ -220,6 +237,13 @@ def verify_all(folder: Path | None = None) -> list[str]:
 
 def load(name: str, folder: Path | None = None) -> tuple[nn.Module, R.Recipe]:
     """A shipped network, digest-verified: (model in eval mode, float32, CPU; its recipe)."""
+    model, record = load_with_entry(name, folder)
+    return model, recipe_from_record(record["config"])
+
+
+def load_with_entry(name: str, folder: Path | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """A shipped network, digest-verified, with its manifest entry (read once): (model in eval mode, float32,
+    CPU; the entry: sha256, test_accuracy, loss_curve, ...). The notebooks' loaders use it."""
     record, path = verified(name, folder)
     recipe = recipe_from_record(record["config"])
     model = R.make_network(recipe.net, recipe.bn_momentum)
@@ -227,4 +251,4 @@ def load(name: str, folder: Path | None = None) -> tuple[nn.Module, R.Recipe]:
         model.load_state_dict(float_state(safetensors_load(path.read_bytes())))
     except (RuntimeError, ValueError) as e:  # the digest matched, so the manifest and file disagree
         raise WeightsError(f"{path} does not fit the recipe in the manifest ({e}). {REBUILD}") from e
-    return model.eval(), recipe
+    return model.eval(), record
