@@ -333,7 +333,8 @@ def verdict(read) -> str:
     return verdict_text(
         word,
         f"in the controlled CIFAR-10 depth series, {reason}. With EfficientNet-Lite0/1/2: "
-        + lite.replace("**", ""),  # one bold verdict word per verdict
+        # one bold verdict word per verdict, and the networks named once
+        + lite.replace("**", "").replace(": with EfficientNet-Lite0/1/2 (", " (", 1),
     )
 
 
