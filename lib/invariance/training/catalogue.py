@@ -18,7 +18,7 @@ All use the airbench-style recipe (training/recipe.py) with batch 256 and the re
     reach; a depth outside it is reported, not retrained to fit).
 (c) "canvas-*", notebook 09 redesigned: a 32 px CIFAR-10 object on a 112 px black canvas, photographer
     placement (Gaussian around the centre, sigma 2 px) or uniform placement, subsampling stride or
-    blurpool; widths 24-48-96, depth 2, 8 epochs. Three variants: photographer (the baseline), uniform
+    blurpool; widths 24-48-96, depth 2, 10 epochs (see below). Three variants: photographer (the baseline), uniform
     (the augmentation remedy) and photographer-blurpool (the antialiasing remedy); seeds 0-2.
     Why this and not the issue's 128 px, 5 seeds, 4 variants (decided in session 13, before any canvas
     network of this recipe was evaluated): measured on this CPU (benchmarks/logs/recipe-budget-2026-12-07.log)
@@ -32,6 +32,10 @@ All use the airbench-style recipe (training/recipe.py) with batch 256 and the re
     three variants give. Estimated 6 x ~45 + 3 x ~90 one-thread minutes, about 7.6 h of wall time for the
     whole catalogue with two processes. The accuracy target (>= 0.80 at typical positions) stays: if
     canvas-photographer-seed0 lands below it, the recipe goes to 10 epochs (rule fixed here, in advance).
+    Applied in session 14: after 8 epochs canvas-photographer-seed0 reached 0.7953 at typical positions
+    (0.7968 atypical interior, 0.7916 border; benchmarks/logs/canvas-rule-2026-12-08.log), so the canvas
+    recipe is 10 epochs and that network was removed. The 8-hour budget is then exceeded by about an hour
+    (canvas ~40k one-thread s instead of ~32k): the issue's shrink order is exhausted and its targets stay.
     Along the diagonal, offsets d = 34-46 are typical (within 3 sigma of the centre 40), 32-33 and 47-48
     atypical interior (one object size from every border), 0-31 and 49-80 the border zone.
 Order: seed-major within each group, so that one seed of every variant finishes before a second seed
@@ -64,7 +68,7 @@ from invariance.training.placement import PlacementDistribution
 SEEDS = (0, 1, 2)
 CANVAS_SEEDS = (0, 1, 2)  # the fallback from 5 (see (c) above)
 C10_EPOCHS = 12.0
-CANVAS_EPOCHS = 8.0
+CANVAS_EPOCHS = 10.0  # 8 until session 14: the rule in (c) applied
 CANVAS = PlacementDistribution("gaussian", canvas=112, size=32, sigma=2.0)
 C10_VARIANTS: dict[str, R.Net] = {
     "stride": R.Net(),
