@@ -109,3 +109,16 @@ def test_the_figure_marks_untrained_networks_and_the_band():
     texts = [x.get_text() for x in fig.axes[0].texts]
     assert "UNTRAINED" in texts
     assert "(outside the band)" in fig.axes[0].get_xticklabels()[0].get_text()
+
+
+def test_a_depth_without_a_correct_first_frame_gives_nan_not_an_error():
+    # untrained networks on a few images (the paper profile's dry run): no correct frame at depth 4
+    a = pairs_of({2: 0.3, 4: 0.3}, images=20)
+    a.loc[a.depth == 4, "top1_a"] = 2
+    a.loc[a.depth == 4, "top1_b"] = 3
+    t = D.series_table(a, nets_with({2: 0.84, 4: 0.845})).set_index("depth")
+    assert np.isnan(t.p_top1_change_given_correct[4]) and np.isnan(t.p_top1_change_given_correct_low[4])
+    assert t.p_top1_change_given_correct[2] == pytest.approx(0.3, abs=0.05)
+    d = D.contrast(a, t.reset_index()).set_index(["scope", "measure"])
+    assert np.isnan(d.loc[("in band", "p_top1_change_given_correct"), "difference"])
+    assert d.loc[("in band", "p_top1_change"), "difference"] == pytest.approx(0.7)

@@ -125,6 +125,14 @@ def _given_correct(t: pd.DataFrame) -> pd.Series:
     return metrics.PAIR_METRICS["p_top1_change"](t).where(right)
 
 
+def _ci(v: pd.Series, g: pd.DataFrame) -> tuple[float, float, float]:
+    """seed_image_ci, or NaNs where no value exists (e.g. no correctly classified frame: untrained networks
+    on a few images)."""
+    if v.notna().any():
+        return metrics.seed_image_ci(v, g.seed, g.image_id)
+    return (float("nan"),) * 3
+
+
 def series_table(pairs: pd.DataFrame, nets: Sequence[certified.C10Network] = ()) -> pd.DataFrame:
     """Per depth: P(top-1 change) over all steps and over the steps from a correctly classified frame, the
     first frames' accuracy (each with a 95% CI over seeds and images), the manifest's full-test accuracy
@@ -138,7 +146,7 @@ def series_table(pairs: pd.DataFrame, nets: Sequence[certified.C10Network] = ())
             ("p_top1_change_given_correct", _given_correct(g)),
             ("accuracy", metrics.PAIR_METRICS["accuracy"](g)),
         ):
-            row |= metrics.ci_columns(name, metrics.seed_image_ci(v, g.seed, g.image_id))
+            row |= metrics.ci_columns(name, _ci(v, g))
         full = shipped[shipped.variant == f"depth {depth}"].acc.dropna()
         row["test_accuracy"] = float(full.mean()) if len(full) else float("nan")
         rows.append(row)
@@ -164,9 +172,11 @@ def contrast(pairs: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
             ("p_top1_change", metrics.PAIR_METRICS["p_top1_change"]),
             ("p_top1_change_given_correct", _given_correct),
         ):
-            d, lo, hi, p = metrics.values_difference_ci(
-                value(a), a.seed, a.image_id, value(b), b.seed, b.image_id
-            )
+            va, vb = value(a), value(b)
+            if va.notna().any() and vb.notna().any():
+                d, lo, hi, p = metrics.values_difference_ci(va, a.seed, a.image_id, vb, b.seed, b.image_id)
+            else:  # no value on one side (no correct frame): nothing to compare
+                d = lo = hi = p = float("nan")
             rows.append(
                 {"deeper": deep, "shallower": shallow, "scope": scope, "measure": measure}
                 | {"difference": d, "low": lo, "high": hi, "p": p}

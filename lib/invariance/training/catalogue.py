@@ -18,8 +18,9 @@ All use the airbench-style recipe (training/recipe.py) with batch 256 and the re
     reach; a depth outside it is reported, not retrained to fit).
 (c) "canvas-*", notebook 09 redesigned: a 32 px CIFAR-10 object on a 112 px black canvas, photographer
     placement (Gaussian around the centre, sigma 2 px) or uniform placement, subsampling stride or
-    blurpool; widths 24-48-96, depth 2, 10 epochs (see below). Three variants: photographer (the baseline), uniform
-    (the augmentation remedy) and photographer-blurpool (the antialiasing remedy); seeds 0-2.
+    blurpool; widths 24-48-96, depth 2, 10 epochs (see below). Three variants: photographer (the
+    baseline), uniform (the augmentation remedy) and photographer-blurpool (the antialiasing remedy);
+    seeds 0-2.
     Why this and not the issue's 128 px, 5 seeds, 4 variants (decided in session 13, before any canvas
     network of this recipe was evaluated): measured on this CPU (benchmarks/logs/recipe-budget-2026-12-07.log)
     a 128 px stride network reached 0.737 at typical positions after 4 epochs and 0.792 after 8 (3468 s
