@@ -38,7 +38,7 @@ from invariance.claims.canvas_remedies import (
 from invariance.core import progress
 from invariance.kernels import metrics
 from invariance.kernels.transforms import diagonal_positions, embed, paste, resize
-from invariance.presentation.figures import use_style
+from invariance.presentation.figures import legend_above, use_style
 from invariance.presentation.text import Values, tidy_frame, value_range
 from invariance.runner import cache, evaluate
 from invariance.sources.cifar import Split
@@ -516,19 +516,13 @@ def plot_positions(
         ax.set_ylim(0, 1.02 if metric == "accuracy" else None)
     axes[1].set_ylim(bottom=0)
     fig.tight_layout()
-    handles, names = axes[0].get_legend_handles_labels()
     n = value_range(curves.images, 0) if len(curves) else "?"
     seeds = value_range(curves.seeds, 0) if "seeds" in curves and len(curves) else "?"
-    fig.legend(
-        handles,
-        names,
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
-        ncol=len(names),
-        fontsize=8,
-        title=f"lines: means over {n} test images x {seeds} seed(s) per offset; bands: 95% CI over seeds and "
+    legend_above(
+        fig,
+        axes[0],
+        f"lines: means over {n} test images x {seeds} seed(s) per offset; bands: 95% CI over seeds and "
         "test images; shaded: the zones",
-        title_fontsize=7.5,
     )
     if untrained:
         _untrained_mark(fig, 1.13)
@@ -566,17 +560,11 @@ def plot_sizes(table: pd.DataFrame, trained_size: int = TRAINED_SIZE, untrained:
         ax.set_ylim(0, 1.02 if metric == "accuracy" else None)
     axes[1].set_ylim(bottom=0)
     fig.tight_layout()
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        names,
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
-        ncol=len(names),
-        fontsize=8,
-        title="object centred on the canvas centre (typical position), one-pixel diagonal steps around it; "
+    legend_above(
+        fig,
+        axes[0],
+        "object centred on the canvas centre (typical position), one-pixel diagonal steps around it; "
         "95% CIs over seeds and test images (points nudged sideways)",
-        title_fontsize=7.5,
     )
     if untrained:
         _untrained_mark(fig, 1.13)

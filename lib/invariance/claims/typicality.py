@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from invariance.kernels import metrics
-from invariance.presentation.figures import label, use_style
+from invariance.presentation.figures import label, legend_above, use_style
 from invariance.presentation.text import (
     Values,
     model_name,
@@ -181,17 +181,12 @@ def plot_typicality_bins(summary: pd.DataFrame) -> plt.Figure:
                 title=f"{label(metric)} per typicality {bins} ({n} images each)",
             )
     fig.tight_layout()
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        names,
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
-        ncol=len(names),
-        fontsize=7.5,
-        title="Spearman rank correlation over images of typicality and P(top-1 change)"
+    legend_above(
+        fig,
+        axes[0],
+        "Spearman rank correlation over images of typicality and P(top-1 change)"
         + (", 95% bootstrap CI" if "spearman_low" in summary else ""),
-        title_fontsize=7.5,
+        fontsize=7.5,
     )
     return fig
 

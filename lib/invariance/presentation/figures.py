@@ -95,6 +95,21 @@ def save_figure(
     return png
 
 
+def legend_above(fig: plt.Figure, ax: plt.Axes, title: str, fontsize: float = 8) -> None:
+    """One legend for the whole figure, above its panels, from ax's lines, with a small explanatory title."""
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(
+        handles,
+        names,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(names),
+        fontsize=fontsize,
+        title=title,
+        title_fontsize=7.5,
+    )
+
+
 def ci_whiskers(ax: plt.Axes, x, s: pd.DataFrame) -> None:
     """Black 95% CI whiskers on bars at x for a table with value, ci_low, ci_high columns."""
     yerr = [s.value - s.ci_low, s.ci_high - s.value]
